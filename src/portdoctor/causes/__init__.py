@@ -1,0 +1,123 @@
+"""Cause detectors: one module per cause, each with ``detect(ctx) -> Cause | None``.
+
+``diagnose.why`` builds a :class:`Context` once and asks the detectors in :data:`ORDER`; the
+first that recognises the situation names the cause. A detector must be cheap when the evidence
+does not point at it (no daemon queries, no subprocess) and must say so through ``ctx.note``
+when a daemon it asked did not answer.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import import_module
+
+from ..model import TCP, Cause, Holder, Socket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..find import Finding
+    from ..probe import BindResult
+
+# Module names under portdoctor.causes, most specific first. A module missing from the tree is
+# skipped, so detectors can land one at a time.
+ORDER = (
+    "mismatch",  # address-mismatch: what is bound does not conflict with the user's bind
+    "docker",
+    "pm2",
+    "supervisord",
+    "systemd",
+    "nodemon",
+    "ide",
+    "application",
+    "orphan",
+    "duplicate",
+    "devserver",  # dev-server: a plain process of your own
+    "timewait",  # time-wait: no listener, only remnants
+    "privileged",  # privileged-port: EACCES, not EADDRINUSE
+    "reserved",  # reserved / ephemeral / browser-restricted
+    "unknown",  # the holder cannot be seen, or nothing else fits
+)
+
+
+@dataclass
+class Context:
+    """What a detector may look at: the finding, what the user wants to bind, cached facts."""
+
+    port: int
+    protocol: str
+    finding: Finding
+    host: str | None = None  # the address the user wants to bind (None: the wildcard)
+    ipv6: bool | None = None  # the user's bind is IPv6 (None: not said)
+    reuseaddr: bool | None = None  # the user's bind sets SO_REUSEADDR (None: not said)
+    cwd: str = field(default_factory=os.getcwd)  # the user's working directory
+    command: tuple[str, ...] = ()  # the command 'portdoctor run' was asked to start
+    my_uid: int = field(default_factory=lambda: os.geteuid() if hasattr(os, "geteuid") else -1)
+    notes: list[str] = field(default_factory=list)
+    _cache: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def in_use(self) -> bool:
+        """True when a listener in our network namespace holds the port."""
+        return self.finding.in_use
+
+    @property
+    def listeners(self) -> list[Socket]:
+        """Listening sockets (TCP LISTEN, bound UDP) in our network namespace."""
+        return [s for s in self.finding.sockets if s.listening and not s.foreign_netns]
+
+    @property
+    def holders(self) -> list[Holder]:
+        """Processes holding a listening socket in our namespace (the ones that block a bind)."""
+        pids = {p for s in self.listeners for p in s.holders}
+        return [h for h in self.finding.holders if h.pid in pids]
+
+    def note(self, text: str) -> None:
+        """Record something the user should know (a daemon that did not answer...)."""
+        if text not in self.notes:
+            self.notes.append(text)
+
+    def environ(self, pid: int) -> dict[str, str] | None:
+        """The environment of ``pid`` (cached), None when unreadable."""
+        from ..platforms import current as platform
+
+        key = f"environ:{pid}"
+        if key not in self._cache:
+            self._cache[key] = platform.environ(pid)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def bind_probe(self) -> BindResult | None:
+        """A real bind of the user's address and port (cached); None when probing is unavailable."""
+        key = "probe"
+        if key not in self._cache:
+            try:
+                from ..probe import can_bind
+            except ImportError:  # pragma: no cover - probe lands separately
+                self._cache[key] = None
+            else:
+                self._cache[key] = can_bind(
+                    self.port,
+                    host=self.host,
+                    protocol=self.protocol,
+                    ipv6=self.ipv6,
+                    reuseaddr=True if self.reuseaddr is None else self.reuseaddr,
+                )
+        return self._cache[key]  # type: ignore[return-value]
+
+
+def detect(ctx: Context) -> Cause | None:
+    """Ask each detector in order; the first cause found wins (None: the port is simply free)."""
+    for name in ORDER:
+        try:
+            module = import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        cause: Cause | None = module.detect(ctx)
+        if cause is not None:
+            return cause
+    return None
+
+
+__all__ = ["Context", "ORDER", "TCP", "detect"]

@@ -1,0 +1,43 @@
+"""dev-server: a plain process of your own holds the port (no manager, not a known service)."""
+
+from __future__ import annotations
+
+from ..model import Action, Cause
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import Context
+
+
+def detect(ctx: Context) -> Cause | None:
+    """Your own process holds the port and nothing more specific explains it."""
+    holders = ctx.holders
+    if not holders or any(h.uid != ctx.my_uid for h in holders):
+        return None
+    pids = tuple(h.pid for h in holders)
+    main = holders[0]
+    where = f" in {main.project.name}" if main.project and main.project.name else ""
+    summary = (
+        f"Port {ctx.port} is held by your own process {main.name} (pid {main.pid}){where}; "
+        "it is safe to stop it if you no longer need it."
+    )
+    evidence = [f"pid {h.pid} ({h.name}) runs as you" for h in holders]
+    if main.tty:
+        evidence.append(f"it still has a terminal ({main.tty}): it may be running in another window")
+    pid_list = " ".join(str(p) for p in pids)
+    return Cause(
+        kind="dev-server",
+        summary=summary,
+        evidence=tuple(evidence),
+        actions=(
+            Action(
+                description="Stop it gracefully (SIGTERM) and wait for the port to be released",
+                command=f"portdoctor free {ctx.port}",
+                safe=True,
+                kind="free",
+                targets=pids,
+            ),
+            Action(description="Or send SIGTERM yourself", command=f"kill {pid_list}", safe=True, kind="signal", targets=pids),
+            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+        ),
+    )

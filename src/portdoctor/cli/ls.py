@@ -1,0 +1,54 @@
+"""``portdoctor ls``: every listening socket and its holder, one row each, sorted by port."""
+
+from __future__ import annotations
+
+from .common import add_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``ls`` command."""
+    p = sub.add_parser("ls", help="every listening socket with its holder (the default with no PORT)")
+    p.add_argument("--udp", action="store_true", help="UDP sockets instead of TCP")
+    p.add_argument("--all", action="store_true", help="TCP and UDP, and other network namespaces")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """List listeners; exit 0."""
+    from ..listing import listening
+    from ..render import Painter, escape, escape_argv, print_json, table
+
+    protocols = ("tcp", "udp") if args.all else (("udp",) if args.udp else ("tcp",))
+    rows = listening(protocols, all_netns=args.all)
+    if args.json:
+        print_json([r.to_dict() for r in rows])
+        return 0
+    paint = Painter()
+    out = []
+    for r in rows:
+        s, h = r.socket, r.holder
+        addr = f"[{s.address}]" if s.family == "ipv6" else s.address
+        proto = s.protocol + ("6" if s.family == "ipv6" else "")
+        if s.foreign_netns:
+            proto += "*"
+        out.append(
+            [
+                str(s.port),
+                proto,
+                escape(addr),
+                str(h.pid) if h else ("?" if r.hidden else "-"),
+                escape(h.user or "") if h else "",
+                escape(h.name) if h else ("(hidden: try sudo)" if r.hidden else ""),
+                escape(h.project.name or "") if h and h.project else "",
+                escape_argv(h.cmdline, 60) if h else "",
+            ]
+        )
+    print(table(out, ["PORT", "PROTO", "ADDRESS", "PID", "USER", "NAME", "PROJECT", "COMMAND"], paint))
+    if args.all and any(r.socket.foreign_netns for r in rows):
+        print(paint("* in another network namespace: does not conflict with yours", "dim"))
+    return 0

@@ -1,0 +1,33 @@
+"""``portdoctor why PORT``: who holds the port, why, and what to do."""
+
+from __future__ import annotations
+
+from .common import add_bind_options, add_json, port_arg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``why`` command."""
+    p = sub.add_parser("why", help="who holds PORT, why, and what to do (the default command)")
+    p.add_argument("port", type=port_arg, metavar="PORT")
+    p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
+    p.add_argument("-v", "--verbose", action="store_true", help="full command lines")
+    add_bind_options(p)
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the diagnosis; exit 0 when the port is free, 1 when it is in use."""
+    from ..diagnose import why
+    from ..render import Painter, diagnosis_text, print_json
+
+    d = why(args.port, "udp" if args.udp else "tcp", host=args.host, ipv6=args.ipv6, reuseaddr=args.reuseaddr)
+    if args.json:
+        print_json(d.to_dict())
+    else:
+        print(diagnosis_text(d, Painter(), verbose=args.verbose))
+    return 1 if d.in_use else 0

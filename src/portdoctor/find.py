@@ -1,0 +1,71 @@
+"""Find every socket on a port and every process holding it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import TCP, Hidden, Holder, Socket
+from .platforms import current as platform
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The sockets on a port, the processes holding them, and what we could not see."""
+
+    sockets: tuple[Socket, ...]
+    holders: tuple[Holder, ...]
+    hidden: tuple[Hidden, ...]
+    unreadable: frozenset[int] = frozenset()  # pids whose fds we could not read
+
+    @property
+    def in_use(self) -> bool:
+        """True when a listener or a bound UDP socket in our network namespace uses the port."""
+        return any(s.listening and not s.foreign_netns for s in self.sockets)
+
+
+def sockets(port: int | None, protocols: Sequence[str] = (TCP,)) -> list[Socket]:
+    """Sockets on ``port`` (all ports when None): fast, from the kernel, without holders."""
+    return platform.sockets(port, protocols)
+
+
+def in_use(port: int, protocol: str = TCP) -> bool:
+    """True when something listens on ``port`` (TCP) or has it bound (UDP) in our namespace."""
+    return any(s.listening and not s.foreign_netns for s in platform.sockets(port, (protocol,)))
+
+
+def find(port: int | None, protocols: Sequence[str] = (TCP,), *, listening_only: bool = False) -> Finding:
+    """Sockets on ``port`` with the full facts of every process holding them."""
+    pids = platform.all_pids()
+    found = platform.sockets(port, protocols, listening_only=listening_only, pids=pids)
+    found = [s for s in found if s.inode or s.state == "TIME_WAIT" or not listening_only]
+    with_holders, hidden, unreadable = platform.attach_holders(found, pids)
+    return Finding(
+        sockets=tuple(sorted(with_holders, key=_order)),
+        holders=_holders(with_holders),
+        hidden=tuple(hidden),
+        unreadable=frozenset(unreadable),
+    )
+
+
+def _order(s: Socket) -> tuple[int, bool, int, str, str, str]:
+    return (s.port, s.foreign_netns, 0 if s.listening else 1, s.protocol, s.family, s.address)
+
+
+def _holders(found: Sequence[Socket]) -> tuple[Holder, ...]:
+    from .inspect import holder
+
+    inodes: dict[int, list[int]] = {}
+    for s in found:
+        for pid in s.holders:
+            inodes.setdefault(pid, []).append(s.inode)
+    cache: dict[int, object] = {}
+    out = []
+    for pid in sorted(inodes):
+        h = holder(pid, inodes[pid], cache=cache)  # type: ignore[arg-type]
+        if h is not None:
+            out.append(h)
+    return tuple(out)

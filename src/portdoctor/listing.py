@@ -1,0 +1,48 @@
+"""Every listening socket on the machine with its holder: the data behind ``portdoctor ls``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import TCP, Holder, Socket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One row of ``ls``: a listening socket and one process holding it (or none seen)."""
+
+    socket: Socket
+    holder: Holder | None
+    hidden: bool = False  # a holder exists but we could not see it
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of a row (see README)."""
+        return {
+            "socket": self.socket.to_dict(),
+            "holder": self.holder.to_dict() if self.holder else None,
+            "hidden": self.hidden,
+        }
+
+
+def listening(protocols: Sequence[str] = (TCP,), *, all_netns: bool = False) -> list[Listener]:
+    """Every listening socket (bound, for UDP) with its holders, one row per (socket, holder)."""
+    from .find import find
+
+    finding = find(None, protocols, listening_only=True)
+    hidden = {h.inode for h in finding.hidden}
+    by_pid = {h.pid: h for h in finding.holders}
+    rows: list[Listener] = []
+    for s in finding.sockets:
+        if not s.listening or (s.foreign_netns and not all_netns):
+            continue
+        if not s.holders:
+            rows.append(Listener(s, None, s.inode in hidden))
+        for pid in s.holders:
+            rows.append(Listener(s, by_pid.get(pid)))
+    rows.sort(key=lambda r: (r.socket.port, r.socket.protocol, r.socket.family, r.socket.address, r.holder.pid if r.holder else 0))
+    return rows

@@ -1,0 +1,26 @@
+"""One back-end per platform, same functions, chosen once at import.
+
+Every back-end module exposes:
+
+- ``sockets(port, protocols) -> list[Socket]``: sockets whose local port is ``port`` (every
+  port when None), with their state, owner uid and inode; holders may be empty.
+- ``attach_holders(sockets) -> tuple[list[Socket], list[Hidden], set[int]]``: the same sockets
+  with the pids of every process holding them; the sockets whose holders we could not see;
+  the pids whose file descriptors we could not read.
+- ``process(pid) -> ProcessFacts | None``: raw facts about one process, None if it is gone.
+- ``environ(pid) -> dict[str, str] | None``: its environment, if readable.
+- ``cgroup(pid) -> str | None``: its cgroup path (Linux), else None.
+- ``children(pid) -> list[int]``: its direct children.
+- ``NAME``: "linux", "macos", "windows" or "bsd".
+"""
+
+from __future__ import annotations
+
+import sys
+
+if sys.platform.startswith("linux"):
+    from . import linux as current
+else:  # pragma: no cover - exercised on macOS/Windows
+    from . import generic as current  # type: ignore[no-redef]
+
+__all__ = ["current"]

@@ -1,0 +1,218 @@
+"""Output helpers shared by every command: escaping, colour, tables, JSON.
+
+Every string that came from another process (names, command lines, paths) goes through
+:func:`escape` before it reaches a terminal: a process can put terminal control sequences
+in its name and argv.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any, TextIO
+
+    from .model import Diagnosis, Socket
+
+_STYLES = {
+    "bold": "1",
+    "dim": "2",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+}
+
+
+def escape(text: object) -> str:
+    """Return ``text`` safe to print: control, format and bidi characters become visible escapes."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    out = []
+    for ch in s:
+        if ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            elif code < 0x10000:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+def escape_argv(argv: Sequence[str], limit: int | None = None) -> str:
+    """Join a command line for display, escaping each argument; cut to ``limit`` characters."""
+    text = " ".join(escape(a) for a in argv)
+    if limit is not None and len(text) > limit:
+        text = text[: max(limit - 1, 1)] + "…"
+    return text
+
+
+def use_colour(stream: TextIO | None = None) -> bool:
+    """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stdout
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+class Painter:
+    """Applies ANSI styles when colour is on, and nothing otherwise."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = use_colour() if enabled is None else enabled
+
+    def __call__(self, text: str, *styles: str) -> str:
+        """Wrap ``text`` (already escaped) in the given styles."""
+        if not self.enabled or not styles:
+            return text
+        codes = ";".join(_STYLES[s] for s in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str], paint: Painter | None = None) -> str:
+    """Lay out escaped cells in aligned columns; the last column is not padded."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    head = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()
+    lines.append(paint(head, "bold") if paint else head)
+    for row in rows:
+        cells = [c.ljust(widths[i]) if i < len(row) - 1 else c for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def dumps(obj: Any) -> str:
+    """JSON text of ``obj`` (json is imported here, off the start-up path)."""
+    import json
+
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+def print_json(obj: Any, stream: TextIO | None = None) -> None:
+    """Print ``obj`` as JSON."""
+    (stream or sys.stdout).write(dumps(obj) + "\n")
+
+
+def when(ts: float | None) -> str:
+    """A start time as a short local time, or '?'."""
+    if ts is None:
+        return "?"
+    import time
+
+    t = time.localtime(ts)
+    if time.time() - ts < 86400:
+        return time.strftime("%H:%M:%S", t)
+    return time.strftime("%Y-%m-%d %H:%M", t)
+
+
+def ago(ts: float | None) -> str:
+    """How long ago ``ts`` was, compactly ('3m', '2h', '5d')."""
+    if ts is None:
+        return "?"
+    import time
+
+    secs = max(0, int(time.time() - ts))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs >= size:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"
+
+
+def lines(items: Iterable[str]) -> str:
+    """Join lines with newlines."""
+    return "\n".join(items)
+
+
+def socket_label(s: Socket) -> str:
+    """'tcp6 [::]:3000' style label of a socket's local address."""
+    addr = f"[{s.address}]" if s.family == "ipv6" else s.address
+    proto = s.protocol + ("6" if s.family == "ipv6" else "")
+    label = f"{proto} {addr}:{s.port}"
+    if s.remote_address is not None:
+        raddr = f"[{s.remote_address}]" if s.family == "ipv6" else s.remote_address
+        label += f" -> {raddr}:{s.remote_port}"
+    return label
+
+
+def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool = False) -> str:
+    """The human report of ``why``: the cause first, then sockets, holders, next steps."""
+    paint = paint or Painter(False)
+    out: list[str] = []
+    where = f"{d.port}/{d.protocol}"
+    if d.cause:
+        head = paint(escape(d.cause.summary), "bold")
+    elif d.in_use:
+        head = paint(f"Port {where} is in use.", "bold")
+    else:
+        head = paint(f"Port {where} is free.", "bold", "green")
+    out.append(head)
+    if d.cause and d.cause.evidence:
+        for ev in d.cause.evidence:
+            out.append(paint(f"  · {escape(ev)}", "dim"))
+    if d.sockets:
+        out.append("")
+        out.append(paint("Sockets", "bold"))
+        for s in d.sockets:
+            who = ", ".join(str(p) for p in s.holders) if s.holders else ("-" if not s.inode else "?")
+            extra = []
+            if s.v6only is not None and s.family == "ipv6":
+                extra.append("v6only" if s.v6only else "dual-stack")
+            if s.foreign_netns:
+                extra.append(f"other netns {s.netns}")
+            if s.uid is not None:
+                extra.append(f"uid {s.uid}")
+            tail = f" ({', '.join(extra)})" if extra else ""
+            out.append(f"  {escape(socket_label(s)):<32} {s.state:<11} pid {who}{tail}")
+    if d.holders:
+        out.append("")
+        out.append(paint("Holders", "bold"))
+        for h in d.holders:
+            out.append(
+                f"  {paint(str(h.pid), 'cyan')} {paint(escape(h.name), 'bold')}"
+                f"  user {escape(h.user or h.uid)}, started {when(h.started)} ({ago(h.started)} ago)"
+                + (f", tty {escape(h.tty)}" if h.tty else ", no tty")
+            )
+            out.append(f"      cmd: {escape_argv(h.cmdline or (h.name,), None if verbose else 200)}")
+            if h.cwd:
+                proj = ""
+                if h.project:
+                    proj = f"  (project {escape(h.project.name or '?')}, {escape(h.project.manifest)})"
+                out.append(f"      cwd: {escape(h.cwd)}{proj}")
+            if h.parents:
+                chain = " <- ".join(f"{p.pid} {escape(p.name)}" for p in h.parents)
+                out.append(f"      parents: {chain}")
+    if d.hidden:
+        out.append("")
+        out.append(paint("Hidden", "bold", "yellow"))
+        for x in d.hidden:
+            hint = f"; try: {escape(x.hint)}" if x.hint else ""
+            out.append(f"  inode {x.inode}: {escape(x.reason)}{hint}")
+    if d.actions:
+        out.append("")
+        out.append(paint("Next steps", "bold"))
+        for i, a in enumerate(d.actions, 1):
+            flag = "" if a.safe else paint("  (careful)", "yellow")
+            out.append(f"  {i}. {escape(a.description)}{flag}")
+            if a.command:
+                out.append(f"       {paint(escape(a.command), 'green')}")
+    for n in d.notes:
+        out.append(paint(f"note: {escape(n)}", "dim"))
+    return "\n".join(out)
