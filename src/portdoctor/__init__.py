@@ -16,11 +16,17 @@ __version__ = "0.1.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .bind import PortInUseError, bind_or_explain, listen_or_explain
     from .diagnose import why
-    from .errors import PortdoctorError, RefusedError, UsageError
+    from .errors import PortdoctorError, RefusedError, RegistryError, UsageError
+    from .explain import BindError, parse_bind_error
     from .find import Finding, find, in_use, sockets
     from .listing import Listener, listening
     from .model import Action, Cause, Diagnosis, Hidden, Holder, ProcessRef, Project, Socket
+    from .pick import Pick, pick
+    from .probe import BindResult, can_bind
+    from .registry import Registry, Reservation
+    from .wait import wait
 
 _LAZY = {
     "why": "diagnose",
@@ -41,9 +47,55 @@ _LAZY = {
     "PortdoctorError": "errors",
     "UsageError": "errors",
     "RefusedError": "errors",
+    "RegistryError": "errors",
+    "bind_or_explain": "bind",
+    "listen_or_explain": "bind",
+    "PortInUseError": "bind",
+    "parse_bind_error": "explain",
+    "BindError": "explain",
+    "pick": "pick",
+    "Pick": "pick",
+    "can_bind": "probe",
+    "BindResult": "probe",
+    "Registry": "registry",
+    "Reservation": "registry",
+    "wait": "wait",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = [
+    "Action",
+    "BindError",
+    "BindResult",
+    "Cause",
+    "Diagnosis",
+    "Finding",
+    "Hidden",
+    "Holder",
+    "Listener",
+    "Pick",
+    "PortInUseError",
+    "PortdoctorError",
+    "ProcessRef",
+    "Project",
+    "RefusedError",
+    "Registry",
+    "RegistryError",
+    "Reservation",
+    "Socket",
+    "UsageError",
+    "__version__",
+    "bind_or_explain",
+    "can_bind",
+    "find",
+    "in_use",
+    "listen_or_explain",
+    "listening",
+    "parse_bind_error",
+    "pick",
+    "sockets",
+    "wait",
+    "why",
+]
 
 
 def __getattr__(name: str) -> object:

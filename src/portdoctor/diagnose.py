@@ -33,7 +33,15 @@ def why(
     if protocol not in (TCP, UDP):
         raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
     finding = find(number, (protocol,))
-    ctx = Context(port=number, protocol=protocol, finding=finding, host=host, ipv6=ipv6, reuseaddr=reuseaddr, command=tuple(command))
+    ctx = Context(
+        port=number,
+        protocol=protocol,
+        finding=finding,
+        host=host,
+        ipv6=ipv6,
+        reuseaddr=reuseaddr,
+        command=tuple(command),
+    )
     if cwd is not None:
         ctx.cwd = cwd
     cause = detect(ctx)

@@ -31,7 +31,9 @@ MANIFESTS = (
 )
 
 
-def holder(pid: int, inodes: Iterable[int] = (), *, cache: dict[int, ProcessFacts | None] | None = None) -> Holder | None:
+def holder(
+    pid: int, inodes: Iterable[int] = (), *, cache: dict[int, ProcessFacts | None] | None = None
+) -> Holder | None:
     """Everything we know about the process ``pid``; None when it is gone."""
     cache = {} if cache is None else cache
     facts = _facts(pid, cache)
@@ -92,7 +94,9 @@ def project_of(cwd: str | None) -> Project | None:
             for manifest in MANIFESTS:
                 path = os.path.join(d, manifest)
                 if os.path.exists(path):
-                    return Project(name=_project_name(path, manifest) or os.path.basename(d), root=d, manifest=manifest)
+                    return Project(
+                        name=_project_name(path, manifest) or os.path.basename(d), root=d, manifest=manifest
+                    )
         parent = os.path.dirname(d)
         if parent == d:
             return None

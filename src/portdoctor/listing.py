@@ -44,5 +44,13 @@ def listening(protocols: Sequence[str] = (TCP,), *, all_netns: bool = False) -> 
             rows.append(Listener(s, None, s.inode in hidden))
         for pid in s.holders:
             rows.append(Listener(s, by_pid.get(pid)))
-    rows.sort(key=lambda r: (r.socket.port, r.socket.protocol, r.socket.family, r.socket.address, r.holder.pid if r.holder else 0))
+    rows.sort(
+        key=lambda r: (
+            r.socket.port,
+            r.socket.protocol,
+            r.socket.family,
+            r.socket.address,
+            r.holder.pid if r.holder else 0,
+        )
+    )
     return rows

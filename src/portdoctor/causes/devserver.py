@@ -37,7 +37,13 @@ def detect(ctx: Context) -> Cause | None:
                 kind="free",
                 targets=pids,
             ),
-            Action(description="Or send SIGTERM yourself", command=f"kill {pid_list}", safe=True, kind="signal", targets=pids),
+            Action(
+                description="Or send SIGTERM yourself",
+                command=f"kill {pid_list}",
+                safe=True,
+                kind="signal",
+                targets=pids,
+            ),
             Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
         ),
     )

@@ -20,11 +20,17 @@ def detect(ctx: Context) -> Cause | None:
         owner = h.user or (f"uid {h.uid}" if h.uid is not None else "another user")
         actions = []
         if h.hint:
-            actions.append(Action(description="Show the holder (needs privileges)", command=h.hint, safe=True, kind="advice"))
-        actions.append(Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"))
+            actions.append(
+                Action(
+                    description="Show the holder (needs privileges)", command=h.hint, safe=True, kind="advice"
+                )
+            )
+        actions.append(
+            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
+        )
         return Cause(
             kind="unknown",
-            summary=f"Port {ctx.port} is in use by a socket owned by {owner}, whose holder is hidden from you.",
+            summary=f"Port {ctx.port} is in use by a socket owned by {owner}, whose holder cannot be seen.",
             evidence=tuple(x.reason for x in hidden),
             actions=tuple(actions),
         )
@@ -34,7 +40,12 @@ def detect(ctx: Context) -> Cause | None:
         summary=f"Port {ctx.port} is in use by {names}.",
         evidence=tuple(f"pid {h.pid} runs as {h.user or h.uid}" for h in holders),
         actions=(
-            Action(description="Stop the holders gracefully", command=f"portdoctor free {ctx.port}", safe=False, kind="free"),
+            Action(
+                description="Stop the holders gracefully",
+                command=f"portdoctor free {ctx.port}",
+                safe=False,
+                kind="free",
+            ),
             Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
         ),
     )

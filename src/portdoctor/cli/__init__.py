@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 # Module names under portdoctor.cli, in the order they appear in --help.
-COMMANDS = ("why", "ls", "check")
+COMMANDS = (
+    "why", "ls", "check", "explain",
+    "pick", "wait", "registry", "reserve", "release", "reservations",
+)  # fmt: skip
 
 __version__ = "0.1.0"
 

@@ -48,7 +48,15 @@ def run(args: argparse.Namespace) -> int:
                 "protocol": protocol,
                 "in_use": in_use,
                 "listeners": [s.to_dict() for s in listeners],
-                "bind": None if probe is None else {"ok": probe.ok, "error": probe.error, "host": probe.host, "family": probe.family, "message": probe.message},
+                "bind": None
+                if probe is None
+                else {
+                    "ok": probe.ok,
+                    "error": probe.error,
+                    "host": probe.host,
+                    "family": probe.family,
+                    "message": probe.message,
+                },
             }
         )
     elif not args.quiet:

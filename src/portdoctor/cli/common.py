@@ -23,7 +23,9 @@ def add_bind_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="your server sets SO_REUSEADDR (Node, Python's http.server, most servers do)",
     )
-    p.add_argument("--no-reuseaddr", dest="reuseaddr", action="store_false", help="your server does not set SO_REUSEADDR")
+    p.add_argument(
+        "--no-reuseaddr", dest="reuseaddr", action="store_false", help="your server does not set SO_REUSEADDR"
+    )
 
 
 def port_arg(text: str) -> int:

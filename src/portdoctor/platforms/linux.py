@@ -291,7 +291,9 @@ def sockets(
 # --- holders: the fd scan -------------------------------------------------------------------
 
 
-def _scan(pids: Sequence[int], targets: dict[str, int], my_uid: int) -> tuple[list[tuple[int, int]], list[int]]:
+def _scan(
+    pids: Sequence[int], targets: dict[str, int], my_uid: int
+) -> tuple[list[tuple[int, int]], list[int]]:
     """Read the fd tables of ``pids``; return (pid, inode) matches and the pids we could not read."""
     matches: list[tuple[int, int]] = []
     denied: list[int] = []
@@ -322,8 +324,13 @@ def _scan(pids: Sequence[int], targets: dict[str, int], my_uid: int) -> tuple[li
             for name in listdir(dfd):
                 try:
                     inode = get(readlink(name, dir_fd=dfd))
+                except PermissionError:
+                    # Listing worked but reading links did not (ptrace rules, another
+                    # user namespace): this table is unreadable as a whole.
+                    denied.append(pid)
+                    break
                 except OSError:
-                    continue
+                    continue  # the fd was closed under us
                 if inode is not None:
                     matches.append((pid, inode))
         except PermissionError:

@@ -1,0 +1,89 @@
+"""``portdoctor wait PORT``: wait until the port is free (or listening); exit 1 on timeout."""
+
+from __future__ import annotations
+
+from .common import add_json, port_arg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+
+def seconds_arg(text: str) -> float:
+    """argparse type for a timeout in seconds."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected a number of seconds >= 0")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``wait`` command."""
+    p = sub.add_parser("wait", help="wait until PORT is free (or --listening); exit 1 on timeout")
+    p.add_argument("port", type=port_arg, metavar="PORT")
+    state = p.add_mutually_exclusive_group()
+    state.add_argument(
+        "--free",
+        dest="until",
+        action="store_const",
+        const="free",
+        help="until nothing listens (default)",
+    )
+    state.add_argument(
+        "--listening",
+        dest="until",
+        action="store_const",
+        const="listening",
+        help="until something listens",
+    )
+    p.add_argument(
+        "--timeout",
+        type=seconds_arg,
+        default=30.0,
+        metavar="S",
+        help="give up after S seconds (default 30)",
+    )
+    p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    add_json(p)
+    p.set_defaults(run=run, until="free")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Wait; exit 0 when the state is reached, 1 on timeout."""
+    import time
+
+    from ..wait import wait
+
+    protocol = "udp" if args.udp else "tcp"
+    started = time.monotonic()
+    reached = wait(args.port, until=args.until, timeout=args.timeout, protocol=protocol)
+    waited = round(time.monotonic() - started, 3)
+    if args.json:
+        from ..render import print_json
+
+        print_json(
+            {
+                "port": args.port,
+                "protocol": protocol,
+                "until": args.until,
+                "reached": reached,
+                "waited": waited,
+            }
+        )
+    elif not args.quiet:
+        if reached:
+            print(f"{args.port}/{protocol}: {args.until}")
+        else:
+            import sys
+
+            sys.stderr.write(
+                f"portdoctor: {args.port}/{protocol} not {args.until} after {args.timeout:g} s\n"
+            )
+    return 0 if reached else 1

@@ -1,0 +1,222 @@
+"""Pick a port for a new server: free now, and not a port that will bite later.
+
+A candidate is skipped when it is in use (a real bind of the IPv4 and the dual-stack IPv6
+wildcard, without SO_REUSEADDR, so TIME_WAIT remnants count too), below 1024, registered to a
+service in /etc/services, in the kernel's ephemeral range, reserved by the administrator,
+refused by browsers (Chromium's restricted ports), or reserved in the registry for a name.
+
+Order: with ``near`` N, N and up to the end of the range, then below N down to its start.
+Without ``near``, the search starts at a point of the range derived from the name (so names
+spread over the range and a name tends to get the same port on every machine), or at a
+random point when there is no name, and wraps around.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from dataclasses import dataclass
+
+from .errors import ExitStatus, PortdoctorError, UsageError, parse_port
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Container, Iterator
+    from typing import Any, Literal
+
+    from .registry import Registry, Reservation
+
+#: Where ``pick`` looks when neither a range nor ``near`` is given: above the privileged ports
+#: and the crowd of defaults at 1024-2999, below the ephemeral ranges (Linux 32768+, IANA 49152+).
+DEFAULT_RANGE = (3000, 9999)
+#: With ``near`` and no range, the search may go anywhere from here to 65535 (skipping the rest).
+NEAR_RANGE = (1024, 65535)
+
+FREE = "free"  # a free port, no name
+RESERVED = "reserved"  # a free port, newly reserved for the name
+REUSED = "reused"  # the name's existing reservation
+
+
+class NoFreePort(PortdoctorError):
+    """Every candidate port of the range is in use or unsafe."""
+
+    exit_status = ExitStatus.IN_USE
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The port chosen, and why."""
+
+    port: int
+    protocol: str
+    reason: str  # "free", "reserved" or "reused"
+    name: str | None = None
+    in_use: bool = False  # only for "reused": the reserved port is busy right now
+    reservation: Reservation | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see README: JSON schema)."""
+        return {
+            "port": self.port,
+            "protocol": self.protocol,
+            "reason": self.reason,
+            "name": self.name,
+            "in_use": self.in_use,
+            "reservation": self.reservation.to_dict() if self.reservation else None,
+            "notes": list(self.notes),
+        }
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """Parse ``"A-B"`` (inclusive, A <= B, 1-65535) or raise UsageError with one clear line."""
+    first, sep, last = text.strip().partition("-")
+    if not sep or not first.strip() or not last.strip():
+        raise UsageError(f"invalid range {text!r}: expected FIRST-LAST, e.g. 3000-3999")
+    lo = parse_port(first, what="range start")
+    hi = parse_port(last, what="range end")
+    return check_range((lo, hi))
+
+
+def check_range(rng: tuple[int, int]) -> tuple[int, int]:
+    """Return ``rng`` if it is a valid inclusive port range, else raise UsageError."""
+    lo, hi = rng
+    for p in (lo, hi):
+        parse_port(p, what="range bound")
+    if lo > hi:
+        raise UsageError(f"invalid range {lo}-{hi}: the first port is above the last")
+    return lo, hi
+
+
+def start_for(name: str, rng: tuple[int, int] | None = None) -> int:
+    """Where the search for ``name``'s port starts: a stable point of the range from its name."""
+    import zlib
+
+    lo, hi = rng or DEFAULT_RANGE
+    return lo + zlib.crc32(name.encode()) % (hi - lo + 1)
+
+
+def candidates(rng: tuple[int, int], *, near: int | None = None, start: int | None = None) -> Iterator[int]:
+    """Ports of ``rng`` in search order: ``near`` up, then down; or ``start`` up, wrapping."""
+    lo, hi = rng
+    if near is not None:
+        yield from range(near, hi + 1)
+        yield from range(near - 1, lo - 1, -1)
+        return
+    s = lo if start is None else min(max(start, lo), hi)
+    yield from range(s, hi + 1)
+    yield from range(lo, s)
+
+
+def is_free(port: int, protocol: str = "tcp") -> bool:
+    """True when a server could bind ``port`` on every address now (IPv4 and IPv6 wildcards)."""
+    from .probe import ADDRESS_NOT_AVAILABLE, can_bind
+
+    for ipv6 in (False, True):
+        result = can_bind(port, protocol=protocol, ipv6=ipv6, reuseaddr=False)
+        if not result.ok and not (ipv6 and result.error == ADDRESS_NOT_AVAILABLE):
+            return False  # a machine without IPv6 does not make the port busy
+    return True
+
+
+def search(
+    *,
+    near: int | None = None,
+    range: tuple[int, int] | None = None,  # noqa: A002 - the documented keyword
+    protocol: str = "tcp",
+    exclude: Container[int] = (),
+    start: int | None = None,
+) -> int:
+    """The first candidate port that is safe, not in ``exclude`` and free; NoFreePort if none."""
+    from .ranges import unsafe_kind
+
+    rng = _range(near, range)
+    if start is None and near is None:
+        start = _random.randint(*rng)
+    skipped: dict[str, int] = {}
+    for port in candidates(rng, near=near, start=start):
+        if port in exclude:
+            reason = "reserved for a name"
+        else:
+            kind = unsafe_kind(port, protocol)
+            if kind is None:
+                if is_free(port, protocol):
+                    return port
+                reason = "in use"
+            else:
+                reason = kind
+        skipped[reason] = skipped.get(reason, 0) + 1
+    summary = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items(), key=lambda kv: -kv[1]))
+    raise NoFreePort(f"no free port in {rng[0]}-{rng[1]}/{protocol}: skipped {summary}")
+
+
+def _range(near: int | None, rng: tuple[int, int] | None) -> tuple[int, int]:
+    if near is not None:
+        near = parse_port(near, what="--near port")
+    if rng is None:
+        if near is None:
+            return DEFAULT_RANGE
+        return (min(near, NEAR_RANGE[0]), NEAR_RANGE[1])
+    rng = check_range(rng)
+    if near is not None and not rng[0] <= near <= rng[1]:
+        raise UsageError(f"--near {near} is outside the range {rng[0]}-{rng[1]}")
+    return rng
+
+
+def pick(
+    *,
+    near: int | None = None,
+    range: tuple[int, int] | None = None,  # noqa: A002 - the documented keyword
+    name: str | None = None,
+    protocol: str = "tcp",
+    registry: Registry | Literal[False] | None = None,
+) -> Pick:
+    """Choose a port: the name's reservation (``name``), or a new free and safe port.
+
+    ``registry`` None uses the default registry (``$PORTDOCTOR_REGISTRY`` or the user data
+    directory); False uses none. With a ``name``, its reserved port is returned every time; if
+    that port is busy right now the Pick says so (``in_use``) instead of moving the reservation.
+    Without a name, ports reserved for names are avoided; a registry that cannot be read is
+    skipped with a note.
+    """
+    if protocol not in ("tcp", "udp"):
+        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    rng = _range(near, range)  # validates near and range before anything else
+    if registry is None:
+        from .registry import Registry
+
+        registry = Registry()
+    if name is not None:
+        from .registry import check_name
+
+        check_name(name)
+        if registry is False:
+            return Pick(
+                search(near=near, range=rng, protocol=protocol, start=start_for(name, rng)),
+                protocol,
+                FREE,
+                name,
+            )
+        r = registry.reserve(name, near=near, range=range, protocol=protocol)
+        if r.new:
+            return Pick(r.port, protocol, RESERVED, name, reservation=r)
+        notes: list[str] = []
+        if (range is not None or near is not None) and not rng[0] <= r.port <= rng[1]:
+            notes.append(f"'{name}' keeps its reserved port {r.port}, outside {rng[0]}-{rng[1]}")
+        busy = not is_free(r.port, protocol)
+        if busy:
+            notes.append(
+                f"port {r.port} reserved for '{name}' is in use now"
+                f" (see 'portdoctor why {r.port}'; 'portdoctor release {name}' to give it up)"
+            )
+        return Pick(r.port, protocol, REUSED, name, in_use=busy, reservation=r, notes=tuple(notes))
+    taken: dict[int, str] = {}
+    notes = []
+    if registry is not False:
+        from .errors import RegistryError
+
+        try:
+            taken = registry.ports(protocol)
+        except RegistryError as exc:
+            notes.append(f"{exc}; picked without the registry")
+    port = search(near=near, range=rng, protocol=protocol, exclude=taken)
+    return Pick(port, protocol, FREE, notes=tuple(notes))

@@ -1,0 +1,157 @@
+"""A real bind probe: would a server binding this address and port succeed right now?
+
+The kernel's socket table says who is on a port; only a bind says whether *your* bind would
+work (SO_REUSEADDR, IPV6_V6ONLY, a specific address versus the wildcard, reserved ports and
+privileged ports all change the answer). :func:`can_bind` makes that bind, and for TCP also
+``listen()``, then closes the socket at once.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import socket
+import sys
+from dataclasses import dataclass
+
+from .errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+IN_USE = "in-use"
+PERMISSION = "permission"
+ADDRESS_NOT_AVAILABLE = "address-not-available"
+
+_WINDOWS = sys.platform == "win32"
+
+# errno -> BindResult.error; the rest of OSErrors are reported with error=None.
+_ERRORS = {
+    _errno.EADDRINUSE: IN_USE,
+    _errno.EACCES: PERMISSION,
+    _errno.EPERM: PERMISSION,
+    _errno.EADDRNOTAVAIL: ADDRESS_NOT_AVAILABLE,
+    _errno.EAFNOSUPPORT: ADDRESS_NOT_AVAILABLE,  # no IPv6 (or IPv4) on this machine
+}
+if _WINDOWS:  # pragma: no cover - Windows reports WSA codes in OSError.winerror
+    _ERRORS.update(
+        {
+            10048: IN_USE,
+            10013: PERMISSION,
+            10049: ADDRESS_NOT_AVAILABLE,
+            10047: ADDRESS_NOT_AVAILABLE,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class BindResult:
+    """The outcome of one bind probe."""
+
+    ok: bool
+    errno: int | None  # the OS error number when the bind failed
+    error: str | None  # "in-use", "permission", "address-not-available", or None
+    host: str  # the address that was bound ("0.0.0.0", "::", "127.0.0.1"...)
+    family: str  # "ipv4" or "ipv6"
+    message: str | None = None  # the OS's words for the failure
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see README: JSON schema)."""
+        return {
+            "ok": self.ok,
+            "errno": self.errno,
+            "error": self.error,
+            "host": self.host,
+            "family": self.family,
+            "message": self.message,
+        }
+
+
+def can_bind(
+    port: int,
+    *,
+    host: str | None = None,
+    protocol: str = "tcp",
+    ipv6: bool | None = None,
+    reuseaddr: bool = True,
+) -> BindResult:
+    """Bind (and for TCP listen on) ``host:port`` for a moment; say whether it worked and why not.
+
+    ``host`` None is the wildcard: ``0.0.0.0``, or ``::`` when ``ipv6`` is true. An IPv6 wildcard
+    is bound dual-stack (IPV6_V6ONLY off), as Node and most servers do, so it also fails when
+    only an IPv4 listener holds the port. ``reuseaddr`` sets SO_REUSEADDR as most servers do
+    (it lets a bind succeed over TIME_WAIT remnants); on Windows it is never set, because there
+    it would let the bind steal a port in use. Never raises for a port in use, a permission
+    problem or an address that is not local; raises UsageError for a host that is not an address.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise UsageError(f"invalid port {port!r}: expected a number from 0 to 65535")
+    if protocol not in ("tcp", "udp"):
+        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    family, address, scope = _address(host, ipv6)
+    family_name = "ipv6" if family == socket.AF_INET6 else "ipv4"
+    kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM
+    try:
+        sock = socket.socket(family, kind)
+    except OSError as exc:
+        return _failure(exc, address, family_name)
+    try:
+        if reuseaddr and not _WINDOWS:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+            # Dual-stack for the wildcard and IPv4-mapped addresses, like a typical server.
+            v6only = 0 if address == "::" or address.lower().startswith("::ffff:") else 1
+            try:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+            except OSError:  # pragma: no cover - some platforms refuse to change it
+                pass
+        bind_to: tuple[Any, ...] = (address, port, 0, scope) if family == socket.AF_INET6 else (address, port)
+        sock.bind(bind_to)
+        if kind == socket.SOCK_STREAM:
+            sock.listen(1)
+    except OSError as exc:
+        return _failure(exc, address, family_name)
+    finally:
+        sock.close()
+    return BindResult(ok=True, errno=None, error=None, host=address, family=family_name, message=None)
+
+
+def _failure(exc: OSError, host: str, family: str) -> BindResult:
+    code = getattr(exc, "winerror", None) if _WINDOWS else None
+    code = code or exc.errno
+    error = _ERRORS.get(code) if code is not None else None
+    message = exc.strerror or str(exc)
+    if error == ADDRESS_NOT_AVAILABLE and code == _errno.EAFNOSUPPORT:
+        message = f"{family.replace('ip', 'IP')} is not available on this machine"
+    return BindResult(ok=False, errno=code, error=error, host=host, family=family, message=message)
+
+
+def _address(host: str | None, ipv6: bool | None) -> tuple[int, str, int]:
+    """(family, numeric address, IPv6 scope id) for a host given by the user."""
+    if host is None or host in ("", "*"):
+        return (socket.AF_INET6, "::", 0) if ipv6 else (socket.AF_INET, "0.0.0.0", 0)
+    text = host.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    if text.lower() == "localhost":
+        return (socket.AF_INET6, "::1", 0) if ipv6 else (socket.AF_INET, "127.0.0.1", 0)
+    import ipaddress
+
+    name, _, zone = text.partition("%")
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        raise UsageError(f"invalid host {host!r}: expected an IP address (or 'localhost')") from None
+    if ip.version == 4:
+        if ipv6:
+            return socket.AF_INET6, f"::ffff:{ip}", 0
+        return socket.AF_INET, str(ip), 0
+    if ipv6 is False:
+        raise UsageError(f"invalid host {host!r}: an IPv6 address, but IPv4 was asked for")
+    scope = 0
+    if zone:
+        try:
+            scope = int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
+        except OSError:
+            raise UsageError(f"invalid host {host!r}: no network interface {zone!r}") from None
+    return socket.AF_INET6, str(ip), scope
