@@ -11,14 +11,17 @@ Every back-end module exposes:
 - ``environ(pid) -> dict[str, str] | None``: its environment, if readable.
 - ``cgroup(pid) -> str | None``: its cgroup path (Linux), else None.
 - ``children(pid) -> list[int]``: its direct children.
+- ``all_pids() -> list[int]``: every process id.
 - ``NAME``: "linux", "macos", "windows" or "bsd".
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
-if sys.platform.startswith("linux"):
+# PORTDOCTOR_BACKEND=generic forces the psutil back-end (to test it on Linux).
+if sys.platform.startswith("linux") and os.environ.get("PORTDOCTOR_BACKEND") != "generic":
     from . import linux as current
 else:  # pragma: no cover - exercised on macOS/Windows
     from . import generic as current  # type: ignore[no-redef]

@@ -432,8 +432,6 @@ def attach_holders(
 
     if pids is None:
         pids = _pids()
-    me = os.getpid()
-    pids = [p for p in pids if p != me]
     holders, denied = scan_fds(pids, (s.inode for s in found))
     out: list[Socket] = []
     hidden: list[Hidden] = []
