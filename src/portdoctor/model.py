@@ -47,6 +47,7 @@ class Socket:
     v6only: bool | None = None  # IPv6 only (IPV6_V6ONLY); None for IPv4 or unknown
     holders: tuple[int, ...] = ()  # pids holding a file descriptor of it
     foreign_netns: bool = False  # True when in another network namespace than ours
+    expires: float | None = None  # seconds until its timer fires (TIME_WAIT: until it goes away)
 
     @property
     def listening(self) -> bool:
@@ -69,6 +70,7 @@ class Socket:
             "remote_port": self.remote_port,
             "v6only": self.v6only,
             "holders": list(self.holders),
+            "expires": self.expires,
         }
 
 
@@ -201,6 +203,8 @@ CAUSE_KINDS = (
     "address-mismatch",
     "dev-server",
     "unknown",
+    "launchd",  # macOS: a launchd job (issue 6)
+    "windows-service",  # Windows: a service (issue 6)
 )
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 # skipped, so detectors can land one at a time.
 ORDER = (
     "mismatch",  # address-mismatch: what is bound does not conflict with the user's bind
+    "windows",  # Windows only: excluded port ranges, services, System (pid 4), WSL relay
+    "macos",  # macOS only: AirPlay Receiver, launchd jobs
     "docker",
     "pm2",
     "supervisord",

@@ -161,7 +161,7 @@ def _parse_msg(data: bytes, msg: int, end: int, protocol: str, netns: int | None
     sport, dport = _MSG_PORTS.unpack_from(data, msg + 4)
     src = data[msg + 8 : msg + 24]
     dst = data[msg + 24 : msg + 40]
-    _expires, _rq, _wq, uid, inode = _MSG_TAIL.unpack_from(data, msg + 52)
+    expires, _rq, _wq, uid, inode = _MSG_TAIL.unpack_from(data, msg + 52)
     v6only = None
     off = msg + _MSG_LEN
     while off + 4 <= end:
@@ -185,6 +185,7 @@ def _parse_msg(data: bytes, msg: int, end: int, protocol: str, netns: int | None
         remote_address=_ntop(family, dst) if connected else None,
         remote_port=dport if connected else None,
         v6only=v6only if family == _AF_INET6 else None,
+        expires=expires / 1000.0 if _timer else None,
     )
 
 
