@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .model import TCP, Hidden, Holder, Socket
 from .platforms import current as platform
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """The sockets on a port, the processes holding them, and what we could not see."""
 
+    __slots__ = ("sockets", "holders", "hidden", "unreadable")
     sockets: tuple[Socket, ...]
     holders: tuple[Holder, ...]
     hidden: tuple[Hidden, ...]
-    unreadable: frozenset[int] = frozenset()  # pids whose fds we could not read
+    unreadable: frozenset[int]  # pids whose fds we could not read
+
+    def __init__(
+        self,
+        sockets: tuple[Socket, ...],
+        holders: tuple[Holder, ...],
+        hidden: tuple[Hidden, ...],
+        unreadable: frozenset[int] = frozenset(),
+    ) -> None:
+        self._fill(locals())
 
     @property
     def in_use(self) -> bool:
@@ -27,14 +35,18 @@ class Finding:
         return any(s.listening and not s.foreign_netns for s in self.sockets)
 
 
-def sockets(port: int | None, protocols: Sequence[str] = (TCP,)) -> list[Socket]:
-    """Sockets on ``port`` (all ports when None): fast, from the kernel, without holders."""
-    return platform.sockets(port, protocols)
+def sockets(port: int | None, protocols: Sequence[str] = (TCP,), *, all_netns: bool = True) -> list[Socket]:
+    """Sockets on ``port`` (all ports when None): fast, from the kernel, without holders.
+
+    ``all_netns`` adds the sockets of other network namespaces (marked ``foreign_netns``); they
+    never conflict with a bind in ours, and reading them costs a /proc table per namespace.
+    """
+    return platform.sockets(port, protocols, all_netns=all_netns)
 
 
 def in_use(port: int, protocol: str = TCP) -> bool:
     """True when something listens on ``port`` (TCP) or has it bound (UDP) in our namespace."""
-    return any(s.listening and not s.foreign_netns for s in platform.sockets(port, (protocol,)))
+    return any(s.listening for s in platform.sockets(port, (protocol,), all_netns=False))
 
 
 def find(port: int | None, protocols: Sequence[str] = (TCP,), *, listening_only: bool = False) -> Finding:

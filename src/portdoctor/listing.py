@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .model import TCP, Holder, Socket
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -12,13 +11,16 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-@dataclass(frozen=True)
-class Listener:
+class Listener(Record):
     """One row of ``ls``: a listening socket and one process holding it (or none seen)."""
 
+    __slots__ = ("socket", "holder", "hidden")
     socket: Socket
     holder: Holder | None
-    hidden: bool = False  # a holder exists but we could not see it
+    hidden: bool  # a holder exists but we could not see it
+
+    def __init__(self, socket: Socket, holder: Holder | None, hidden: bool = False) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of a row (see README)."""

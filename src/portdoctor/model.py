@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,24 +30,58 @@ LISTEN = "LISTEN"
 UNCONN = "UNCONN"  # a bound, unconnected UDP socket (what ss calls UNCONN)
 
 
-@dataclass(frozen=True)
-class Socket:
+class Socket(Record):
     """One socket bound to a local port, as the kernel reports it."""
 
+    __slots__ = (
+        "protocol",
+        "family",
+        "address",
+        "port",
+        "state",
+        "uid",
+        "inode",
+        "netns",
+        "remote_address",
+        "remote_port",
+        "v6only",
+        "holders",
+        "foreign_netns",
+        "expires",
+    )
     protocol: str  # "tcp" or "udp"
     family: str  # "ipv4" or "ipv6"
     address: str  # local address ("0.0.0.0", "::", "127.0.0.1"...)
     port: int
     state: str  # "LISTEN", "ESTABLISHED", "TIME_WAIT", "UNCONN" (UDP)...
-    uid: int | None = None  # the socket's owner (the creator's uid); None when unknown
-    inode: int = 0  # 0 for TIME_WAIT remnants and where the platform gives none
-    netns: int | None = None  # inode of its network namespace (Linux)
-    remote_address: str | None = None
-    remote_port: int | None = None
-    v6only: bool | None = None  # IPv6 only (IPV6_V6ONLY); None for IPv4 or unknown
-    holders: tuple[int, ...] = ()  # pids holding a file descriptor of it
-    foreign_netns: bool = False  # True when in another network namespace than ours
-    expires: float | None = None  # seconds until its timer fires (TIME_WAIT: until it goes away)
+    uid: int | None  # the socket's owner (the creator's uid); None when unknown
+    inode: int  # 0 for TIME_WAIT remnants and where the platform gives none
+    netns: int | None  # inode of its network namespace (Linux)
+    remote_address: str | None
+    remote_port: int | None
+    v6only: bool | None  # IPv6 only (IPV6_V6ONLY); None for IPv4 or unknown
+    holders: tuple[int, ...]  # pids holding a file descriptor of it
+    foreign_netns: bool  # True when in another network namespace than ours
+    expires: float | None  # seconds until its timer fires (TIME_WAIT: until it goes away)
+
+    def __init__(
+        self,
+        protocol: str,
+        family: str,
+        address: str,
+        port: int,
+        state: str,
+        uid: int | None = None,
+        inode: int = 0,
+        netns: int | None = None,
+        remote_address: str | None = None,
+        remote_port: int | None = None,
+        v6only: bool | None = None,
+        holders: tuple[int, ...] = (),
+        foreign_netns: bool = False,
+        expires: float | None = None,
+    ) -> None:
+        self._fill(locals())
 
     @property
     def listening(self) -> bool:
@@ -74,51 +108,111 @@ class Socket:
         }
 
 
-@dataclass(frozen=True)
-class ProcessRef:
+class ProcessRef(Record):
     """A short description of a process: one link of a parent chain."""
 
+    __slots__ = (
+        "pid",
+        "name",
+        "cmdline",
+        "uid",
+    )
     pid: int
     name: str
-    cmdline: tuple[str, ...] = ()
-    uid: int | None = None
+    cmdline: tuple[str, ...]
+    uid: int | None
+
+    def __init__(
+        self,
+        pid: int,
+        name: str,
+        cmdline: tuple[str, ...] = (),
+        uid: int | None = None,
+    ) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {"pid": self.pid, "name": self.name, "cmdline": list(self.cmdline), "uid": self.uid}
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(Record):
     """The project a process belongs to: the nearest manifest above its working directory."""
 
+    __slots__ = (
+        "name",
+        "root",
+        "manifest",
+    )
     name: str | None
     root: str
     manifest: str  # "package.json", "pyproject.toml", "go.mod", "Cargo.toml"...
+
+    def __init__(
+        self,
+        name: str | None,
+        root: str,
+        manifest: str,
+    ) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
         return {"name": self.name, "root": self.root, "manifest": self.manifest}
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(Record):
     """A process that holds (a file descriptor of) a socket on the port."""
 
+    __slots__ = (
+        "pid",
+        "ppid",
+        "name",
+        "cmdline",
+        "exe",
+        "uid",
+        "user",
+        "cwd",
+        "started",
+        "tty",
+        "project",
+        "parents",
+        "inodes",
+        "cgroup",
+    )
     pid: int
     ppid: int
     name: str
-    cmdline: tuple[str, ...] = ()
-    exe: str | None = None
-    uid: int | None = None
-    user: str | None = None
-    cwd: str | None = None
-    started: float | None = None  # seconds since the epoch
-    tty: str | None = None  # controlling terminal, None when it has none
-    project: Project | None = None
-    parents: tuple[ProcessRef, ...] = ()  # parent first, up to pid 1
-    inodes: tuple[int, ...] = ()  # the sockets of this port it holds
-    cgroup: str | None = None  # Linux: its cgroup path (unified hierarchy, or the systemd one)
+    cmdline: tuple[str, ...]
+    exe: str | None
+    uid: int | None
+    user: str | None
+    cwd: str | None
+    started: float | None  # seconds since the epoch
+    tty: str | None  # controlling terminal, None when it has none
+    project: Project | None
+    parents: tuple[ProcessRef, ...]  # parent first, up to pid 1
+    inodes: tuple[int, ...]  # the sockets of this port it holds
+    cgroup: str | None  # Linux: its cgroup path (unified hierarchy, or the systemd one)
+
+    def __init__(
+        self,
+        pid: int,
+        ppid: int,
+        name: str,
+        cmdline: tuple[str, ...] = (),
+        exe: str | None = None,
+        uid: int | None = None,
+        user: str | None = None,
+        cwd: str | None = None,
+        started: float | None = None,
+        tty: str | None = None,
+        project: Project | None = None,
+        parents: tuple[ProcessRef, ...] = (),
+        inodes: tuple[int, ...] = (),
+        cgroup: str | None = None,
+    ) -> None:
+        self._fill(locals())
 
     @property
     def command(self) -> str:
@@ -145,15 +239,31 @@ class Holder:
         }
 
 
-@dataclass(frozen=True)
-class Hidden:
+class Hidden(Record):
     """A socket on the port whose holder we could not see, and what would show it."""
 
+    __slots__ = (
+        "inode",
+        "uid",
+        "user",
+        "reason",
+        "hint",
+    )
     inode: int
     uid: int | None
     user: str | None
     reason: str
-    hint: str | None = None
+    hint: str | None
+
+    def __init__(
+        self,
+        inode: int,
+        uid: int | None,
+        user: str | None,
+        reason: str,
+        hint: str | None = None,
+    ) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -166,15 +276,31 @@ class Hidden:
         }
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(Record):
     """One next step: what to do, the shell command that does it (or None), and whether it is safe."""
 
+    __slots__ = (
+        "description",
+        "command",
+        "safe",
+        "kind",
+        "targets",
+    )
     description: str
-    command: str | None = None
-    safe: bool = True
-    kind: str = "advice"  # machine-readable: "pm2-stop", "docker-stop", "signal", "advice"...
-    targets: tuple[int, ...] = ()  # pids the action would stop, if any
+    command: str | None
+    safe: bool
+    kind: str  # machine-readable: "pm2-stop", "docker-stop", "signal", "advice"...
+    targets: tuple[int, ...]  # pids the action would stop, if any
+
+    def __init__(
+        self,
+        description: str,
+        command: str | None = None,
+        safe: bool = True,
+        kind: str = "advice",
+        targets: tuple[int, ...] = (),
+    ) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -208,15 +334,33 @@ CAUSE_KINDS = (
 )
 
 
-@dataclass(frozen=True)
-class Cause:
+class Cause(Record):
     """Why the port is taken, in one sentence, with the evidence and the next steps."""
 
+    __slots__ = (
+        "kind",
+        "summary",
+        "evidence",
+        "actions",
+        "details",
+    )
+    _unhashed = ("details",)
     kind: str  # one of CAUSE_KINDS
     summary: str
-    evidence: tuple[str, ...] = ()
-    actions: tuple[Action, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    evidence: tuple[str, ...]
+    actions: tuple[Action, ...]
+    details: dict[str, Any]
+
+    def __init__(
+        self,
+        kind: str,
+        summary: str,
+        evidence: tuple[str, ...] = (),
+        actions: tuple[Action, ...] = (),
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        details = {} if details is None else details
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (actions are listed at the top level of a diagnosis)."""
@@ -228,18 +372,40 @@ class Cause:
         }
 
 
-@dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(Record):
     """Everything portdoctor knows about one port: sockets, holders, the cause, the next steps."""
 
+    __slots__ = (
+        "port",
+        "protocol",
+        "in_use",
+        "sockets",
+        "holders",
+        "hidden",
+        "cause",
+        "notes",
+    )
     port: int
     protocol: str  # "tcp", "udp" or "tcp+udp"
     in_use: bool
-    sockets: tuple[Socket, ...] = ()
-    holders: tuple[Holder, ...] = ()
-    hidden: tuple[Hidden, ...] = ()
-    cause: Cause | None = None
-    notes: tuple[str, ...] = ()  # things worth knowing: a daemon that did not answer...
+    sockets: tuple[Socket, ...]
+    holders: tuple[Holder, ...]
+    hidden: tuple[Hidden, ...]
+    cause: Cause | None
+    notes: tuple[str, ...]  # things worth knowing: a daemon that did not answer...
+
+    def __init__(
+        self,
+        port: int,
+        protocol: str,
+        in_use: bool,
+        sockets: tuple[Socket, ...] = (),
+        holders: tuple[Holder, ...] = (),
+        hidden: tuple[Hidden, ...] = (),
+        cause: Cause | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self._fill(locals())
 
     @property
     def actions(self) -> tuple[Action, ...]:

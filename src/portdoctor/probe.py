@@ -8,12 +8,12 @@ privileged ports all change the answer). :func:`can_bind` makes that bind, and f
 
 from __future__ import annotations
 
+import _socket as socket  # the C module: the socket package's enums cost ~3 ms of start-up
 import errno as _errno
-import socket
 import sys
-from dataclasses import dataclass
 
 from .errors import UsageError
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,16 +44,27 @@ if _WINDOWS:  # pragma: no cover - Windows reports WSA codes in OSError.winerror
     )
 
 
-@dataclass(frozen=True)
-class BindResult:
+class BindResult(Record):
     """The outcome of one bind probe."""
 
+    __slots__ = ("ok", "errno", "error", "host", "family", "message")
     ok: bool
     errno: int | None  # the OS error number when the bind failed
     error: str | None  # "in-use", "permission", "address-not-available", or None
     host: str  # the address that was bound ("0.0.0.0", "::", "127.0.0.1"...)
     family: str  # "ipv4" or "ipv6"
-    message: str | None = None  # the OS's words for the failure
+    message: str | None  # the OS's words for the failure
+
+    def __init__(
+        self,
+        ok: bool,
+        errno: int | None,
+        error: str | None,
+        host: str,
+        family: str,
+        message: str | None = None,
+    ) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (see README: JSON schema)."""

@@ -15,7 +15,7 @@ def listening(port: int, protocol: str = "tcp") -> bool:
     """True when a TCP listener (or a bound UDP socket) in our network namespace is on ``port``."""
     from .find import sockets
 
-    return any(s.listening and not s.foreign_netns for s in sockets(port, (protocol,)))
+    return any(s.listening for s in sockets(port, (protocol,), all_netns=False))
 
 
 def wait(

@@ -9,7 +9,6 @@ when a daemon it asked did not answer.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from importlib import import_module
 
 from ..model import TCP, Cause, Holder, Socket
@@ -42,21 +41,34 @@ ORDER = (
 )
 
 
-@dataclass
 class Context:
     """What a detector may look at: the finding, what the user wants to bind, cached facts."""
 
-    port: int
-    protocol: str
-    finding: Finding
-    host: str | None = None  # the address the user wants to bind (None: the wildcard)
-    ipv6: bool | None = None  # the user's bind is IPv6 (None: not said)
-    reuseaddr: bool | None = None  # the user's bind sets SO_REUSEADDR (None: not said)
-    cwd: str = field(default_factory=os.getcwd)  # the user's working directory
-    command: tuple[str, ...] = ()  # the command 'portdoctor run' was asked to start
-    my_uid: int = field(default_factory=lambda: os.geteuid() if hasattr(os, "geteuid") else -1)
-    notes: list[str] = field(default_factory=list)
-    _cache: dict[str, object] = field(default_factory=dict)
+    def __init__(
+        self,
+        port: int,
+        protocol: str,
+        finding: Finding,
+        host: str | None = None,
+        ipv6: bool | None = None,
+        reuseaddr: bool | None = None,
+        cwd: str | None = None,
+        command: tuple[str, ...] = (),
+        my_uid: int | None = None,
+    ) -> None:
+        self.port = port
+        self.protocol = protocol
+        self.finding = finding
+        self.host = host  # the address the user wants to bind (None: the wildcard)
+        self.ipv6 = ipv6  # the user's bind is IPv6 (None: not said)
+        self.reuseaddr = reuseaddr  # the user's bind sets SO_REUSEADDR (None: not said)
+        self.cwd = os.getcwd() if cwd is None else cwd  # the user's working directory
+        self.command = command  # the command 'portdoctor run' was asked to start
+        if my_uid is None:
+            my_uid = os.geteuid() if hasattr(os, "geteuid") else -1
+        self.my_uid = my_uid
+        self.notes: list[str] = []
+        self._cache: dict[str, object] = {}
 
     @property
     def in_use(self) -> bool:

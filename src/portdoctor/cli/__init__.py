@@ -8,7 +8,6 @@ stays cheap.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from importlib import import_module
 
@@ -17,36 +16,15 @@ from ..errors import ExitStatus, PortdoctorError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
 # Module names under portdoctor.cli, in the order they appear in --help.
 COMMANDS = (
-    "why", "ls", "check", "explain",
+    "why", "ls", "check", "explain", "free",
     "pick", "wait", "registry", "reserve", "release", "reservations",
 )  # fmt: skip
 
 __version__ = "0.1.0"
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with one clear line on bad input, and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        """Print one line and exit 2 (never a traceback)."""
-        self.exit(ExitStatus.USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def build_parser() -> ArgumentParser:
-    """The argument parser with every command registered."""
-    parser = ArgumentParser(
-        prog="portdoctor",
-        description="Who holds this port, why, and how to get it back safely.",
-        epilog="'portdoctor PORT' is 'portdoctor why PORT'; 'portdoctor' alone is 'portdoctor ls'.",
-    )
-    parser.add_argument("--version", action="version", version=f"portdoctor {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    for name in COMMANDS:
-        import_module(f"{__name__}.{name}").register(sub)
-    return parser
 
 
 def _normalise(argv: list[str]) -> list[str]:
@@ -61,6 +39,44 @@ def _normalise(argv: list[str]) -> list[str]:
     return ["why", *argv]
 
 
+def _fast_args(argv: list[str]) -> Any:
+    """Parse the commonest command lines (``why PORT --json``...) without argparse.
+
+    argparse, gettext, locale and shutil cost ~5 ms of a ~30 ms run. A command module that
+    declares ``FAST_FLAGS`` ({flag: (dest, value)}) and ``FAST_DEFAULTS`` gets a plain parse
+    when its arguments are one port and flags from that table (and ``--host ADDR``); anything
+    else (help, errors, abbreviations, ``--flag=value``) goes to argparse, which stays the
+    reference: tests/test_cli.py checks that both give the same namespace.
+    """
+    if len(argv) < 2 or argv[0] not in ("why", "check"):
+        return None
+    module = import_module(f"{__name__}.{argv[0]}")
+    flags: dict[str, tuple[str, object]] | None = getattr(module, "FAST_FLAGS", None)
+    if flags is None:
+        return None
+    values: dict[str, object] = dict(module.FAST_DEFAULTS)
+    port = None
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in flags:
+            dest, value = flags[arg]
+            values[dest] = value
+        elif arg == "--host" and "host" in values and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+            values["host"] = argv[i + 1]
+            i += 1
+        elif port is None and arg.isascii() and arg.isdigit() and 1 <= int(arg) <= 65535:
+            port = int(arg)
+        else:
+            return None
+        i += 1
+    if port is None:
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(command=argv[0], port=port, run=module.run, **values)
+
+
 # Extra names a command module may register (e.g. 'registry' for 'reservations').
 ALIASES: set[str] = set()
 
@@ -68,12 +84,18 @@ ALIASES: set[str] = set()
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (see README: exit codes)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(_normalise(args_list))
-    run = getattr(args, "run", None)
-    if run is None:
-        parser.print_help()
-        return ExitStatus.USAGE
+    args_list = _normalise(args_list)
+    args = _fast_args(args_list)
+    if args is None:
+        from .parser import build_parser
+
+        first = args_list[0] if args_list else None
+        parser = build_parser(first if first in COMMANDS else None)
+        args = parser.parse_args(args_list)
+        if getattr(args, "run", None) is None:
+            parser.print_help()
+            return ExitStatus.USAGE
+    run = args.run
     try:
         return int(run(args))
     except PortdoctorError as exc:

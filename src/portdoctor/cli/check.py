@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from ..find import sockets
 
     protocol = "udp" if args.udp else "tcp"
-    listeners = [s for s in sockets(args.port, (protocol,)) if s.listening and not s.foreign_netns]
+    listeners = [s for s in sockets(args.port, (protocol,), all_netns=False) if s.listening]
     in_use = bool(listeners)
     probe = None
     if args.host is not None or args.ipv6 or args.reuseaddr is not None:
@@ -65,3 +65,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"{args.port}/{protocol}: {'in use' if in_use else 'free'}")
     return 1 if in_use else 0
+
+
+# The plain parse of the commonest command lines (see cli._fast_args); must match register().
+FAST_FLAGS = {
+    "--udp": ("udp", True),
+    "-q": ("quiet", True),
+    "--quiet": ("quiet", True),
+    "--json": ("json", True),
+    "--ipv6": ("ipv6", True),
+    "--reuseaddr": ("reuseaddr", True),
+    "--no-reuseaddr": ("reuseaddr", False),
+}
+FAST_DEFAULTS = {"udp": False, "quiet": False, "json": False, "host": None, "ipv6": None, "reuseaddr": None}

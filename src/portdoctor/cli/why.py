@@ -31,3 +31,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(diagnosis_text(d, Painter(), verbose=args.verbose))
     return 1 if d.in_use else 0
+
+
+# The plain parse of the commonest command lines (see cli._fast_args); must match register().
+FAST_FLAGS = {
+    "--udp": ("udp", True),
+    "-v": ("verbose", True),
+    "--verbose": ("verbose", True),
+    "--json": ("json", True),
+    "--ipv6": ("ipv6", True),
+    "--reuseaddr": ("reuseaddr", True),
+    "--no-reuseaddr": ("reuseaddr", False),
+}
+FAST_DEFAULTS = {"udp": False, "verbose": False, "json": False, "host": None, "ipv6": None, "reuseaddr": None}

@@ -24,6 +24,6 @@ import sys
 if sys.platform.startswith("linux") and os.environ.get("PORTDOCTOR_BACKEND") != "generic":
     from . import linux as current
 else:  # pragma: no cover - exercised on macOS/Windows
-    from . import generic as current  # type: ignore[no-redef]
+    from . import generic as current  # type: ignore[no-redef, attr-defined, unused-ignore]
 
 __all__ = ["current"]

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import Record
 
 
-@dataclass(frozen=True)
-class ProcessFacts:
+class ProcessFacts(Record):
     """Raw facts about one process, as a back-end reads them."""
 
+    __slots__ = (
+        "pid",
+        "ppid",
+        "name",
+        "cmdline",
+        "exe",
+        "uid",
+        "user",
+        "cwd",
+        "started",
+        "tty",
+        "kernel_thread",
+    )
     pid: int
     ppid: int
     name: str
@@ -19,4 +31,20 @@ class ProcessFacts:
     cwd: str | None
     started: float | None  # seconds since the epoch
     tty: str | None
-    kernel_thread: bool = False
+    kernel_thread: bool
+
+    def __init__(
+        self,
+        pid: int,
+        ppid: int,
+        name: str,
+        cmdline: tuple[str, ...],
+        exe: str | None,
+        uid: int | None,
+        user: str | None,
+        cwd: str | None,
+        started: float | None,
+        tty: str | None,
+        kernel_thread: bool = False,
+    ) -> None:
+        self._fill(locals())

@@ -216,6 +216,8 @@ def _proc_net(
                 with open(f"{base}/{protocol}{suffix}", encoding="ascii") as fh:
                     next(fh, None)
                     for line in fh:
+                        if want is not None and want not in line:
+                            continue  # cheap: most lines are other ports
                         parts = line.split()
                         if len(parts) < 10:
                             continue
@@ -429,8 +431,6 @@ def attach_holders(
     found: Sequence[Socket], pids: Sequence[int] | None = None
 ) -> tuple[list[Socket], list[Hidden], set[int]]:
     """Fill ``holders`` of each socket; list those whose holders we could not see."""
-    from dataclasses import replace
-
     if pids is None:
         pids = _pids()
     holders, denied = scan_fds(pids, (s.inode for s in found))
@@ -439,7 +439,7 @@ def attach_holders(
     privileged = os.geteuid() == 0
     for s in found:
         pids_for = tuple(sorted(holders.get(s.inode, ()))) if s.inode else ()
-        out.append(replace(s, holders=pids_for) if pids_for else s)
+        out.append(s.replace(holders=pids_for) if pids_for else s)
         if pids_for or not s.inode:
             continue
         hidden.append(_hidden(s, denied, privileged))
