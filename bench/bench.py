@@ -111,16 +111,14 @@ def main() -> int:
         floor = median_time([sys.executable, "-c", "import re, argparse"], args.runs * 3, env)
         why_quiet = median_time([*pd, "why", str(port)], args.runs * 3, env)
         check_quiet = median_time([*pd, "check", str(port)], args.runs * 3, env)
-        print(f"python -c pass              {bare * 1000:8.1f} ms")
-        print(
-            f"python -c 'import re, argparse' {floor * 1000:4.1f} ms   (what any pip console script with argparse pays)"
-        )
-        print(
-            f"portdoctor why {port:<5}       {why_quiet * 1000:8.1f} ms   {why_quiet / bare:5.2f}x python -c pass"
-        )
-        print(
-            f"portdoctor check {port:<5}     {check_quiet * 1000:8.1f} ms   {check_quiet / bare:5.2f}x python -c pass"
-        )
+        rows = [
+            ("python -c pass", bare, ""),
+            ("python -c 'import re, argparse'", floor, "(any pip console script with argparse)"),
+            (f"portdoctor why {port}", why_quiet, f"{why_quiet / bare:5.2f}x python -c pass"),
+            (f"portdoctor check {port}", check_quiet, f"{check_quiet / bare:5.2f}x python -c pass"),
+        ]
+        for label, secs, note in rows:
+            print(f"{label:<32} {secs * 1000:8.1f} ms   {note}")
 
         leader = build_busy(args.procs, args.fds)
         try:

@@ -103,7 +103,8 @@ def dumps(obj: Any) -> str:
     """JSON text of ``obj`` (json is imported here, off the start-up path)."""
     import json
 
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+    # ensure_ascii: C1 controls and bidi overrides from other processes stay escaped.
+    return json.dumps(obj, indent=2, ensure_ascii=True)
 
 
 def print_json(obj: Any, stream: TextIO | None = None) -> None:

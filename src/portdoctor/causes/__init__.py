@@ -119,8 +119,13 @@ class Context:
         return self._cache[key]  # type: ignore[return-value]
 
 
+# Modules whose ``annotate(ctx, cause)`` adds notes whatever cause won (a low or reserved port).
+ANNOTATORS = ("privileged", "reserved")
+
+
 def detect(ctx: Context) -> Cause | None:
     """Ask each detector in order; the first cause found wins (None: the port is simply free)."""
+    cause: Cause | None = None
     for name in ORDER:
         try:
             module = import_module(f"{__name__}.{name}")
@@ -128,10 +133,12 @@ def detect(ctx: Context) -> Cause | None:
             if exc.name == f"{__name__}.{name}":
                 continue
             raise
-        cause: Cause | None = module.detect(ctx)
+        cause = module.detect(ctx)
         if cause is not None:
-            return cause
-    return None
+            break
+    for name in ANNOTATORS:
+        import_module(f"{__name__}.{name}").annotate(ctx, cause)
+    return cause
 
 
 __all__ = ["Context", "ORDER", "TCP", "detect"]

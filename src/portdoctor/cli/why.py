@@ -8,6 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
+    from ..model import Diagnosis
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``why`` command."""
@@ -30,7 +32,15 @@ def run(args: argparse.Namespace) -> int:
         print_json(d.to_dict())
     else:
         print(diagnosis_text(d, Painter(), verbose=args.verbose))
-    return 1 if d.in_use else 0
+    return 0 if bind_would_succeed(d) else (1 if d.in_use else 0)
+
+
+def bind_would_succeed(d: Diagnosis) -> bool:
+    """True when the bind the user described would work despite the listeners (a mismatch)."""
+    if d.cause is None or d.cause.kind != "address-mismatch":
+        return False
+    bind = d.cause.details.get("bind") or {}
+    return bool(bind.get("ok"))
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().
