@@ -42,6 +42,8 @@ def listening(protocols: Sequence[str] = (TCP,), *, all_netns: bool = False) -> 
     for s in finding.sockets:
         if not s.listening or (s.foreign_netns and not all_netns):
             continue
+        if s.protocol == "udp" and s.state != "UNCONN":
+            continue  # a connected UDP socket is a client's, not a server's (as in ss -ul)
         if not s.holders:
             rows.append(Listener(s, None, s.inode in hidden))
         for pid in s.holders:

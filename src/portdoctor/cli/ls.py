@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .common import add_json
 
 TYPE_CHECKING = False
@@ -29,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         print_json([r.to_dict() for r in rows])
         return 0
     paint = Painter()
+    # Privileges show every holder but those in another user namespace or protected processes.
+    hidden_label = "(not visible: try sudo)" if os.geteuid() != 0 else "(not visible)"
     out = []
     for r in rows:
         s, h = r.socket, r.holder
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
                 escape(addr),
                 str(h.pid) if h else ("?" if r.hidden else "-"),
                 escape(h.user or "") if h else "",
-                escape(h.name) if h else ("(hidden: try sudo)" if r.hidden else ""),
+                escape(h.name) if h else (hidden_label if r.hidden else ""),
                 escape(h.project.name or "") if h and h.project else "",
                 escape_argv(h.cmdline, 60) if h else "",
             ]

@@ -672,3 +672,9 @@ def _children_by_scan(pid: int) -> list[int]:
 def all_pids() -> list[int]:
     """Every pid (thread-group leaders) on the machine."""
     return _pids()
+
+
+def start_time(pid: int) -> float | None:
+    """When ``pid`` started, in seconds since the epoch (with the pid, a process's identity)."""
+    ticks = start_ticks(pid)
+    return None if ticks is None else _boot_time() + ticks / _clk_tck()

@@ -1,0 +1,223 @@
+"""pm2: a PM2 app holds the port (fork mode), or PM2's God Daemon does for a cluster app."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+
+from ..model import Action, Cause
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..managers.pm2 import App
+    from ..model import Holder
+    from . import Context
+
+
+def _daemon_of(ctx: Context, h: Holder) -> tuple[int, str, int | None] | None:
+    """(daemon pid, its title, the app process under it or None when the daemon itself holds)."""
+    from ..managers import pm2
+
+    if pm2.is_daemon(h.name, h.cmdline):
+        return h.pid, (h.cmdline[0] if h.cmdline else h.name), None
+    below = h.pid
+    for parent in h.parents:
+        if pm2.is_daemon(parent.name, parent.cmdline):
+            return parent.pid, (parent.cmdline[0] if parent.cmdline else parent.name), below
+        below = parent.pid
+    # A process PM2 started but that left the daemon's tree (daemonised itself): its environment.
+    env = ctx.environ(h.pid) or {}
+    home = env.get("PM2_HOME")
+    if home and "pm_id" in env:
+        from ..platforms import current as platform
+
+        try:
+            with open(os.path.join(home, "pm2.pid")) as f:
+                pid = int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        facts = platform.process(pid)
+        if facts and pm2.is_daemon(facts.name, facts.cmdline):
+            return pid, (facts.cmdline[0] if facts.cmdline else facts.name), h.pid
+    return None
+
+
+def _apps(ctx: Context, daemon_pid: int, home: str) -> list[App]:
+    from ..managers import pm2
+    from ..platforms import current as platform
+
+    apps = pm2.apps_from_processes(daemon_pid)
+    if apps:
+        return apps
+    # The children's environments are not readable (another user, another platform): ask PM2,
+    # but only while this daemon is alive, or the pm2 CLI would start a new one.
+    facts = platform.process(daemon_pid)
+    if facts is None or not pm2.can_query(home, daemon_pid):
+        ctx.note(f"PM2's app list for {home} could not be read (no access to the daemon).")
+        return apps or []
+    argv0 = pm2.command(ctx.environ(daemon_pid), facts.exe)
+    if argv0 is None:
+        ctx.note("pm2 is not on PATH: the PM2 app could not be named.")
+        return apps or []
+    try:
+        return pm2.jlist(home, argv0)
+    except subprocess.TimeoutExpired:
+        ctx.note(f"`pm2 jlist` (PM2_HOME={home}) did not answer within {pm2.TIMEOUT:g}s.")
+    except (OSError, ValueError) as exc:
+        ctx.note(f"`pm2 jlist` (PM2_HOME={home}) failed: {exc}")
+    return apps or []
+
+
+def match(apps: list[App], port: int, app_pids: set[int], daemon_holds: bool) -> tuple[list[App], bool]:
+    """The apps behind the port, and whether the match is ambiguous.
+
+    Fork mode: the app whose process holds the socket. Cluster mode (the daemon holds the
+    listening socket, the workers do not): the cluster app whose env PORT or args name the port,
+    else the only cluster app.
+    """
+    found = [a for a in apps if set(a.pids) & app_pids]
+    if daemon_holds:
+        cluster = [a for a in apps if a.mode == "cluster" and a not in found]
+        naming = [a for a in cluster if a.names_port(port)]
+        if len(naming) == 1 or (not naming and len(cluster) == 1):
+            found += naming or cluster
+        elif cluster:
+            return found + (naming or cluster), True
+    return found, False
+
+
+def detect(ctx: Context) -> Cause | None:
+    """A holder is PM2's God Daemon or runs under it."""
+    from ..managers import pm2
+
+    daemons: dict[int, str] = {}
+    app_pids: set[int] = set()
+    daemon_holds = False
+    for h in ctx.holders:
+        found = _daemon_of(ctx, h)
+        if found is None:
+            continue
+        pid, title, below = found
+        daemons.setdefault(pid, title)
+        if below is None:
+            daemon_holds = True
+        else:
+            app_pids.add(below)
+    if not daemons:
+        return None
+    daemon_pid, title = next(iter(daemons.items()))
+    denv = ctx.environ(daemon_pid) or {}
+    home = pm2.daemon_home(title) or denv.get("PM2_HOME") or pm2.default_home(denv.get("HOME"))
+
+    everything = _apps(ctx, daemon_pid, home)
+    apps, ambiguous = match(everything, ctx.port, app_pids, daemon_holds)
+    others = [a.name for a in everything if a not in apps]
+
+    prefix = (
+        ""
+        if os.path.realpath(home) == os.path.realpath(pm2.default_home())
+        else f"PM2_HOME={shlex.quote(home)} "
+    )
+    evidence = []
+    if daemon_holds:
+        evidence.append(
+            f"the PM2 God Daemon (pid {daemon_pid}) holds the listening socket: "
+            "cluster mode, its workers share it"
+        )
+    evidence += [f"pid {p} was started by the PM2 God Daemon (pid {daemon_pid})" for p in sorted(app_pids)]
+    evidence.append(f"PM2_HOME is {home}")
+    for a in apps:
+        port_why = f", env PORT={a.port_env}" if a.port_env else ""
+        evidence.append(
+            f"PM2 app '{a.name}' (id {a.pm_id}, {a.mode} mode, {a.instances} instance(s), pids "
+            f"{', '.join(map(str, a.pids)) or '-'}{port_why})"
+        )
+
+    respawns = any(a.autorestart for a in apps if set(a.pids) & app_pids)
+    if apps and not ambiguous:
+        a = apps[0]
+        more = f" and {', '.join(repr(x.name) for x in apps[1:])}" if len(apps) > 1 else ""
+        inst = f", {a.instances} instances" if a.instances > 1 else ""
+        summary = f"Port {ctx.port} is held by PM2 app '{a.name}'{more} (id {a.pm_id}, {a.mode} mode{inst})"
+    elif apps:
+        names = ", ".join(repr(a.name) for a in apps)
+        summary = (
+            f"Port {ctx.port} is held by PM2's God Daemon (pid {daemon_pid}) "
+            f"for one of the cluster apps {names}"
+        )
+        evidence.append("several cluster apps could hold it and none names the port in its env PORT or args")
+    else:
+        summary = f"Port {ctx.port} is held by a PM2 app (God Daemon pid {daemon_pid}, PM2_HOME {home})"
+    if daemon_holds:
+        summary += "; killing the holder would kill the God Daemon and every PM2 app."
+    elif respawns:
+        summary += "; PM2 would restart it if killed."
+    else:
+        summary += "; stop it through PM2."
+
+    targets = tuple(p for a in apps for p in a.pids) + ((daemon_pid,) if daemon_holds else ())
+    actions: list[Action] = []
+    stop_names = [a.name for a in apps] if apps else []
+    from ..platforms import current as platform
+
+    dfacts = platform.process(daemon_pid)
+    argv0 = pm2.command(denv, dfacts.exe if dfacts else None) or ["pm2"]
+    if stop_names:
+        quoted = " ".join(shlex.quote(n) for n in stop_names)
+        which = "one of these apps; pick the right one" if ambiguous else "it"
+        actions.append(
+            Action(
+                description=f"Stop {which} through PM2 (it stays stopped; the other apps keep running)",
+                command=f"{prefix}pm2 stop {quoted}",
+                safe=True,
+                kind="pm2-stop",
+                targets=targets,
+            )
+        )
+        actions.append(
+            Action(
+                description="Or stop it for good and remove it from PM2's list",
+                command=f"{prefix}pm2 delete {quoted}",
+                safe=True,
+                kind="pm2-stop",
+                targets=targets,
+            )
+        )
+    else:
+        actions.append(
+            Action(
+                description="List PM2's apps to find it", command=f"{prefix}pm2 ls", safe=True, kind="advice"
+            )
+        )
+    others_text = f" (also {', '.join(repr(n) for n in others)})" if others else ""
+    actions.append(
+        Action(
+            description=(
+                f"Do not kill the PM2 God Daemon (pid {daemon_pid}): that stops every PM2 app{others_text}"
+            ),
+            command=None,
+            safe=False,
+            kind="advice",
+            targets=(daemon_pid,),
+        )
+    )
+    actions.append(
+        Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
+    )
+
+    details: dict[str, object] = {
+        "manager": "pm2",
+        "respawns": respawns,
+        "shared": daemon_holds,
+        "pm2_home": home,
+        "apps": [a.to_dict() for a in apps],
+        "daemon_pid": daemon_pid,
+        "ambiguous": ambiguous,
+    }
+    if stop_names and not ambiguous:
+        env = {} if not prefix else {"PM2_HOME": home}
+        details["stop"] = {"argv": [*argv0, "stop", *stop_names], "env": env}
+    return Cause(
+        kind="pm2", summary=summary, evidence=tuple(evidence), actions=tuple(actions), details=details
+    )
