@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 
 from ..model import Action, Cause
 
@@ -33,11 +32,18 @@ def container_id_of(holder: Holder) -> str | None:
 
 
 def _q(text: str) -> str:
+    import shlex
+
     return shlex.quote(text)
 
 
 def detect(ctx: Context) -> Cause | None:
     """docker-proxy, the engine, or a host-network container holds the port."""
+    from ..managers import DOCKER_ENGINE_NAMES, DOCKER_PROXY_NAMES
+
+    names = DOCKER_ENGINE_NAMES | DOCKER_PROXY_NAMES
+    if not any(h.name in names or container_id_of(h) for h in ctx.holders):
+        return None  # no evidence: don't pay for the engine client
     from ..managers import docker as engine
 
     proxies: list[tuple[Holder, ProxyArgs | None]] = []
@@ -116,15 +122,15 @@ def detect(ctx: Context) -> Cause | None:
         if c.restart_policy not in (None, "", "no"):
             evidence.append(f"container {c.name} has restart policy '{c.restart_policy}'")
 
-    names = ", ".join(f"'{c.name}'" for c in found)
+    named = ", ".join(f"'{c.name}'" for c in found)
     first = found[0]
     specs = ", ".join(first.port_specs(ctx.port))
     if own and not proxies:
-        what = f"Port {ctx.port} is held by Docker container {names} (image {first.image}, host network)"
+        what = f"Port {ctx.port} is held by Docker container {named} (image {first.image}, host network)"
     elif len(found) == 1:
-        what = f"Port {ctx.port} is published by Docker container {names} (image {first.image}, {specs})"
+        what = f"Port {ctx.port} is published by Docker container {named} (image {first.image}, {specs})"
     else:
-        what = f"Port {ctx.port} is published by Docker containers {names}"
+        what = f"Port {ctx.port} is published by Docker containers {named}"
     if first.compose_project and first.compose_service:
         what += f", service '{first.compose_service}' of Compose project '{first.compose_project}'"
     summary = what + "."

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 
 from ..model import Action, Cause
 
@@ -13,6 +12,16 @@ if TYPE_CHECKING:
     from ..managers.pm2 import App
     from ..model import Holder
     from . import Context
+
+
+def _may_be_pm2(ctx: Context, h: Holder) -> bool:
+    """Cheap evidence: the holder or a parent looks like PM2's daemon, or PM2 set its environment."""
+    from ..managers import may_be_pm2_daemon
+
+    if may_be_pm2_daemon(h.name, h.cmdline) or any(may_be_pm2_daemon(p.name, p.cmdline) for p in h.parents):
+        return True
+    env = ctx.environ(h.pid) or {}
+    return "pm_id" in env and "PM2_HOME" in env
 
 
 def _daemon_of(ctx: Context, h: Holder) -> tuple[int, str, int | None] | None:
@@ -60,6 +69,8 @@ def _apps(ctx: Context, daemon_pid: int, home: str) -> list[App]:
     if argv0 is None:
         ctx.note("pm2 is not on PATH: the PM2 app could not be named.")
         return apps or []
+    import subprocess
+
     try:
         return pm2.jlist(home, argv0)
     except subprocess.TimeoutExpired:
@@ -89,6 +100,8 @@ def match(apps: list[App], port: int, app_pids: set[int], daemon_holds: bool) ->
 
 def detect(ctx: Context) -> Cause | None:
     """A holder is PM2's God Daemon or runs under it."""
+    if not any(_may_be_pm2(ctx, h) for h in ctx.holders):
+        return None  # no evidence: don't pay for the PM2 client
     from ..managers import pm2
 
     daemons: dict[int, str] = {}

@@ -15,9 +15,9 @@ cause (``why`` still exits 0 when the bind works).
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 from ..model import Action, Cause, Socket
+from ..record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,14 +29,19 @@ _CONNECTION_STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_W
 _WINDOWS = sys.platform == "win32"
 
 
-@dataclass(frozen=True)
-class PortFacts:
+class PortFacts(Record):
     """What makes a port special: ephemeral range, administrator reservation, browser list."""
 
+    __slots__ = ("ephemeral", "ephemeral_range", "reserved", "browser_restricted")
     ephemeral: bool
     ephemeral_range: tuple[int, int]
     reserved: bool
     browser_restricted: bool
+
+    def __init__(
+        self, ephemeral: bool, ephemeral_range: tuple[int, int], reserved: bool, browser_restricted: bool
+    ) -> None:
+        self._fill(locals())
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form (merged into the cause's details)."""

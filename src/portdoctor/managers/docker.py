@@ -24,6 +24,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from . import DOCKER_ENGINE_NAMES, DOCKER_PROXY_NAMES
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -32,21 +34,8 @@ if TYPE_CHECKING:
 DEFAULT_SOCKET = "/var/run/docker.sock"
 TIMEOUT = 2.0  # seconds, per query: a healthy engine answers in milliseconds
 
-# Processes that hold host ports on behalf of containers (Linux userland proxy, the engine
-# itself, rootless Docker, Docker Desktop on macOS/Windows).
-PROXY_NAMES = frozenset({"docker-proxy"})
-ENGINE_NAMES = frozenset(
-    {
-        "dockerd",
-        "com.docker.backend",
-        "com.docker.backend.exe",
-        "com.docker.vpnkit",
-        "vpnkit",
-        "vpnkit.exe",
-        "vpnkit-bridge",
-        "rootlesskit",
-    }
-)
+PROXY_NAMES = DOCKER_PROXY_NAMES
+ENGINE_NAMES = DOCKER_ENGINE_NAMES
 
 
 class DockerUnavailable(Exception):
