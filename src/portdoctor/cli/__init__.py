@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # Module names under portdoctor.cli, in the order they appear in --help.
 COMMANDS = (
     "why", "ls", "check", "explain", "free",
-    "pick", "wait", "registry", "reserve", "release", "reservations",
+    "pick", "wait", "run", "registry", "reserve", "release", "reservations",
 )  # fmt: skip
 
 __version__ = "0.1.0"
@@ -29,7 +29,8 @@ __version__ = "0.1.0"
 
 def _normalise(argv: list[str]) -> list[str]:
     """'portdoctor' -> 'ls'; 'portdoctor 3000 ...' -> 'why 3000 ...'."""
-    first = next((a for a in argv if not a.startswith("-") or a == "-"), None)
+    # A negative number is a (bad) port, not a flag: 'portdoctor -1' must say so.
+    first = next((a for a in argv if not a.startswith("-") or a == "-" or a[1:].isdigit()), None)
     if any(a in ("-h", "--help", "--version") for a in argv[:1]):
         return argv
     if first is None:
