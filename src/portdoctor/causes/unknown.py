@@ -26,7 +26,12 @@ def detect(ctx: Context) -> Cause | None:
                 )
             )
         actions.append(
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
+            Action(
+                description="Or use another port" if actions else "Use another port",
+                command="portdoctor pick",
+                safe=True,
+                kind="pick",
+            )
         )
         return Cause(
             kind="unknown",
