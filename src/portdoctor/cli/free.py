@@ -1,0 +1,129 @@
+"""``portdoctor free PORT [PORT...]``: stop what holds the port the right way, and prove it worked."""
+
+from __future__ import annotations
+
+from .common import add_json, port_arg
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+
+    from ..free import FreeResult
+    from ..render import Painter
+
+
+def _seconds(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected a number of seconds >= 0")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``free`` command."""
+    p = sub.add_parser(
+        "free",
+        help="stop what holds PORT safely (through its manager when it has one) and verify",
+        description=(
+            "Stop what holds each PORT: through its manager (pm2, docker, supervisorctl, systemctl, "
+            "the nodemon parent) when it has one, else SIGTERM to the holders; wait for the port to be "
+            "released and check that nothing re-bound it. Exit 0: all freed; 1: not freed or respawned; "
+            "3: refused; 2: bad input."
+        ),
+    )
+    p.add_argument("ports", type=port_arg, nargs="+", metavar="PORT")
+    p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="send SIGKILL if SIGTERM is not enough; also stop other users' processes and services",
+    )
+    p.add_argument(
+        "--timeout", type=_seconds, default=5.0, metavar="S", help="seconds to wait for the port (default 5)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="show the plan, touch nothing")
+    p.add_argument("-y", "--yes", action="store_true", help="send SIGKILL when needed without asking")
+    add_json(p)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Free each port; exit 0 when all are free, 1 when one is not, 3 when one was refused."""
+    import sys
+
+    from ..free import FreeRefused, free
+    from ..render import Painter, print_json
+
+    protocol = "udp" if args.udp else "tcp"
+    interactive = not args.json and sys.stdin.isatty() and sys.stderr.isatty()
+    ask = _always if args.yes else (_ask if interactive else None)
+    paint = Painter()
+    results: list[FreeResult] = []
+    status = 0
+    for port in dict.fromkeys(args.ports):
+        try:
+            r = free(
+                port, protocol=protocol, force=args.force, timeout=args.timeout, dry_run=args.dry_run, ask=ask
+            )
+        except FreeRefused as exc:
+            r = exc.result
+            status = 3
+        else:
+            if not r.freed and not r.dry_run:
+                status = max(status, 1)
+        results.append(r)
+        if not args.json:
+            out = sys.stderr if r.refused else sys.stdout
+            out.write(_text(r, paint) + "\n")
+            out.flush()
+    if args.json:
+        data = [r.to_dict() for r in results]
+        print_json(data[0] if len(data) == 1 else data)
+    return status
+
+
+def _always(question: str) -> bool:
+    return True
+
+
+def _ask(question: str) -> bool:
+    import sys
+
+    from ..render import escape
+
+    sys.stderr.write(escape(question) + " [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def _text(r: FreeResult, paint: Painter) -> str:
+    from ..render import escape, table
+
+    where = f"{r.port}/{r.protocol}"
+    lines: list[str] = []
+    if r.refused:
+        lines.append(paint(f"{where}: refused", "red", "bold"))
+        lines.extend(f"  - {escape(reason)}" for reason in r.refused)
+        return "\n".join(lines)
+    head = f"{where}" + (f" ({r.cause})" if r.cause else "") + (": plan (dry run)" if r.dry_run else "")
+    lines.append(paint(head, "bold"))
+    rows = [
+        [s.action, escape(s.target), escape(s.result), "" if r.dry_run else f"{s.seconds:.2f}s"]
+        for s in r.steps
+    ]
+    body = table(rows, ["STEP", "TARGET", "RESULT", "" if r.dry_run else "TIME"])
+    lines.extend("  " + line for line in body.splitlines())
+    if r.dry_run:
+        lines.append(escape(r.summary))
+    elif r.freed:
+        lines.append(paint(f"{where} is free ({r.seconds:.2f}s).", "green"))
+    else:
+        lines.append(paint(escape(r.summary), "yellow"))
+    return "\n".join(lines)

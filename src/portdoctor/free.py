@@ -1,0 +1,792 @@
+"""The safe stop: plan from the diagnosis, pin each target, signal, wait for the port, verify.
+
+``free(port)`` is ``execute(plan(port))``. The plan uses the cause: a manager's own stop command
+(``pm2 stop``, ``docker stop``, ``supervisorctl stop``, ``systemctl stop``) when the diagnosis
+names one, the reloader and its child together for nodemon-like reloaders, else the holders
+themselves (the topmost process of a forked worker group first). Every signal goes to a process
+pinned by its start time (and a pidfd on Linux), so a recycled pid is never hit. Success means
+the *port* is free, not that a process exited; a port re-bound by a new process is a respawn.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from .errors import PermissionProblem, RefusedError, UsageError, parse_port
+from .model import TCP, UDP
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from .model import Diagnosis, Holder
+
+DEFAULT_TIMEOUT = 5.0  # seconds to wait for the port after a graceful stop
+GRACE = 1.0  # seconds the workers of a group get to follow their master before we signal them
+SETTLE = 1.0  # seconds we watch a released port for a respawned listener
+POLL = 0.05  # seconds between two looks at the kernel's socket table
+COMMAND_TIMEOUT = 60.0  # at least this long for a manager's stop command (docker stop waits 10 s)
+_WINDOWS = sys.platform == "win32"
+TERM = "terminate" if _WINDOWS else "SIGTERM"
+KILL = "kill" if _WINDOWS else "SIGKILL"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A process to signal, identified by its pid *and* its start time (a pid alone is recycled)."""
+
+    pid: int
+    name: str
+    started: float | None  # seconds since the epoch, as the diagnosis saw it
+    cmdline: tuple[str, ...] = ()
+    uid: int | None = None
+    user: str | None = None
+    follower: bool = False  # a forked worker: signalled only if still alive after its master
+
+    @property
+    def label(self) -> str:
+        """'pid 42 (node server.js)' (not escaped)."""
+        if self.cmdline:
+            what = " ".join((os.path.basename(self.cmdline[0]), *self.cmdline[1:]))
+        else:
+            what = self.name
+        if len(what) > 44:
+            what = what[:43] + "…"
+        return f"pid {self.pid} ({what})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "pid": self.pid,
+            "name": self.name,
+            "cmdline": list(self.cmdline),
+            "user": self.user,
+            "started": self.started,
+        }
+
+    @classmethod
+    def of(cls, h: Holder, *, follower: bool = False) -> Target:
+        """The target for a holder of the diagnosis."""
+        return cls(h.pid, h.name, h.started, h.cmdline, h.uid, h.user, follower)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing ``free`` did (or, in a dry run, would do), its outcome and how long it took."""
+
+    action: str  # "run", "SIGTERM", "SIGKILL", "terminate", "kill", "wait", "verify"
+    target: str  # "pid 42 (node server.js)", "pm2 stop web", "port 3000/tcp"
+    result: str  # "sent", "already gone", "released", "free", "still held by ...", "planned"...
+    seconds: float = 0.0
+    pid: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "action": self.action,
+            "target": self.target,
+            "pid": self.pid,
+            "result": self.result,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What ``free`` will do for one port, decided from the diagnosis before anything is touched."""
+
+    port: int
+    protocol: str
+    in_use: bool
+    cause: str | None = None  # the cause's kind
+    summary: str | None = None  # the cause's summary
+    manager: str | None = None
+    command: tuple[str, ...] = ()  # the manager's stop command, when that is the way
+    env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    targets: tuple[Target, ...] = ()  # processes to signal (masters first, followers flagged)
+    holders: tuple[Target, ...] = ()  # who held the port at diagnosis time
+    inodes: frozenset[int] = frozenset()  # its listening sockets at diagnosis time
+    shared: bool = False
+    refused: tuple[str, ...] = ()  # reasons not to act (non-empty: nothing is done)
+
+    def steps(self, *, force: bool = False, timeout: float = DEFAULT_TIMEOUT) -> list[Step]:
+        """The steps a run would take, each with the result 'planned' (the dry run)."""
+        where = f"port {self.port}/{self.protocol}"
+        if not self.in_use:
+            return [Step("verify", where, "already free")]
+        out: list[Step] = []
+        if self.command:
+            out.append(Step("run", _shell_join(self.command), "planned"))
+        leaders = [t for t in self.targets if not t.follower]
+        followers = [t for t in self.targets if t.follower]
+        out.extend(Step(TERM, t.label, "planned", pid=t.pid) for t in leaders)
+        out.extend(
+            Step(TERM, t.label, f"planned if still alive after {GRACE:g}s", pid=t.pid) for t in followers
+        )
+        out.append(Step("wait", where, f"planned: up to {timeout:g}s for the port to be released"))
+        if self.targets:
+            when = "if still held" if force else "only with --force or after asking"
+            out.extend(Step(KILL, t.label, f"planned {when}", pid=t.pid) for t in self.targets)
+        out.append(Step("verify", where, f"planned: watch {SETTLE:g}s for a respawn"))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "port": self.port,
+            "protocol": self.protocol,
+            "in_use": self.in_use,
+            "cause": self.cause,
+            "manager": self.manager,
+            "command": list(self.command) or None,
+            "targets": [t.to_dict() for t in self.targets],
+            "holders": [t.to_dict() for t in self.holders],
+            "shared": self.shared,
+            "refused": list(self.refused),
+        }
+
+
+@dataclass(frozen=True)
+class FreeResult:
+    """What happened to one port: freed or not, every step, and who holds it now."""
+
+    port: int
+    protocol: str
+    freed: bool
+    steps: tuple[Step, ...] = ()
+    cause: str | None = None
+    respawned_by: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    holders_after: tuple[Target, ...] = ()
+    refused: tuple[str, ...] = ()
+    dry_run: bool = False
+    summary: str = ""
+
+    @property
+    def seconds(self) -> float:
+        """Total time of the steps."""
+        return sum(s.seconds for s in self.steps)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see README: portdoctor free)."""
+        return {
+            "port": self.port,
+            "protocol": self.protocol,
+            "freed": self.freed,
+            "cause": self.cause,
+            "steps": [s.to_dict() for s in self.steps],
+            "respawned_by": self.respawned_by,
+            "holders_after": [t.to_dict() for t in self.holders_after],
+            "refused": list(self.refused),
+            "dry_run": self.dry_run,
+            "summary": self.summary,
+        }
+
+
+class FreeRefused(RefusedError):
+    """``free`` refused to act on a port; ``result`` carries the reasons (exit 3)."""
+
+    def __init__(self, result: FreeResult) -> None:
+        super().__init__(f"refused to free {result.port}/{result.protocol}: " + "; ".join(result.refused))
+        self.result = result
+
+
+# --- planning --------------------------------------------------------------------------------
+
+
+def plan(
+    port: int | str,
+    protocol: str = TCP,
+    *,
+    force: bool = False,
+    signal_managers: bool = True,
+    diagnosis: Diagnosis | None = None,
+) -> Plan:
+    """Decide how to free ``port`` from its diagnosis; nothing is touched yet.
+
+    ``signal_managers`` False ignores a manager's stop command and signals the holders.
+    """
+    from .diagnose import why
+
+    number = parse_port(port)
+    if protocol not in (TCP, UDP):
+        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    d = diagnosis if diagnosis is not None else why(number, protocol)
+    cause = d.cause
+    details: dict[str, Any] = dict(cause.details) if cause else {}
+    listen = [s for s in d.sockets if s.listening and not s.foreign_netns]
+    base = Plan(
+        port=number,
+        protocol=protocol,
+        in_use=d.in_use,
+        cause=cause.kind if cause else None,
+        summary=cause.summary if cause else None,
+        manager=details.get("manager") if isinstance(details.get("manager"), str) else None,
+        inodes=frozenset(s.inode for s in listen if s.inode),
+        shared=bool(details.get("shared")),
+    )
+    if not d.in_use:
+        return base
+    held = {p for s in listen for p in s.holders}
+    holders = [h for h in d.holders if h.pid in held]
+    if not holders:
+        hint = next((h.hint for h in d.hidden if h.hint), None)
+        raise PermissionProblem(
+            f"port {number}/{protocol} is in use but its holder cannot be seen"
+            + (f" (try: {hint})" if hint else " (run as root or as the owner)")
+        )
+    holder_targets = tuple(_group(holders))
+    stop = details.get("stop") if signal_managers else None
+    stop = stop if isinstance(stop, dict) else {}
+    argv = stop.get("argv")
+    command: tuple[str, ...] = tuple(str(a) for a in argv) if isinstance(argv, list) and argv else ()
+    env = {str(k): str(v) for k, v in (stop.get("env") or {}).items()} if command else {}
+    if command:
+        command = (_locate(command[0], holders), *command[1:])
+    targets: tuple[Target, ...] = ()
+    if not command:
+        pids = stop.get("signal_pids")
+        if isinstance(pids, list) and pids:
+            targets = tuple(_targets_for(int(p), d) for p in pids if isinstance(p, int))
+            named = {t.pid for t in targets}
+            targets += tuple(t for t in holder_targets if t.pid not in named)
+        else:
+            targets = holder_targets
+    refused = _refusals(
+        base, details, command, targets, holder_targets, force=force, kind=cause.kind if cause else None
+    )
+    return Plan(
+        port=base.port,
+        protocol=base.protocol,
+        in_use=True,
+        cause=base.cause,
+        summary=base.summary,
+        manager=base.manager,
+        command=command,
+        env=env,
+        targets=targets,
+        holders=holder_targets,
+        inodes=base.inodes,
+        shared=base.shared,
+        refused=tuple(refused),
+    )
+
+
+def _locate(program: str, holders: Sequence[Holder]) -> str:
+    """``program`` as found on PATH, else next to the manager that runs the holders (a venv's
+    supervisorctl beside its supervisord, npm's pm2 beside the daemon's script)."""
+    import shutil
+
+    if os.sep in program or shutil.which(program):
+        return program
+    for h in holders:
+        for ref in h.parents:
+            for arg in ref.cmdline[:2]:
+                if os.path.isabs(arg):
+                    path = os.path.join(os.path.dirname(arg), program)
+                    if os.path.isfile(path) and os.access(path, os.X_OK):
+                        return path
+    return program
+
+
+def _group(holders: Sequence[Holder]) -> list[Target]:
+    """Holders as targets: the top of each forked worker group first, its workers as followers."""
+    pids = {h.pid for h in holders}
+    top = [Target.of(h) for h in holders if h.ppid not in pids]
+    workers = [Target.of(h, follower=True) for h in holders if h.ppid in pids]
+    return top + workers
+
+
+def _targets_for(pid: int, d: Diagnosis) -> Target:
+    h = d.holder(pid)
+    if h is not None:
+        return Target.of(h)
+    from .platforms import current as platform
+
+    facts = platform.process(pid)
+    if facts is None:  # gone since the diagnosis: kept, its pin reports "already gone"
+        return Target(pid, "?", None)
+    return Target(pid, facts.name, facts.started, facts.cmdline, facts.uid, facts.user)
+
+
+def _ancestors() -> dict[int, str]:
+    """portdoctor's own pid and every ancestor's (the shell, the terminal...) -> its name."""
+    from .platforms import current as platform
+
+    out: dict[int, str] = {}
+    pid = os.getpid()
+    while pid > 0 and pid not in out and len(out) < 256:
+        facts = platform.process(pid)
+        if facts is None:
+            break
+        out[pid] = facts.name
+        pid = facts.ppid
+    return out
+
+
+def _refusals(
+    base: Plan,
+    details: dict[str, Any],
+    command: tuple[str, ...],
+    targets: Sequence[Target],
+    holders: Sequence[Target],
+    *,
+    force: bool,
+    kind: str | None,
+) -> list[str]:
+    from .platforms import current as platform
+
+    reasons: list[str] = []
+    mine = _ancestors()
+    for t in {t.pid: t for t in (*holders, *targets)}.values():
+        if t.pid == os.getpid():
+            reasons.append(f"{t.label} is portdoctor itself")
+        elif t.pid in mine:
+            reasons.append(f"{t.label} is an ancestor of portdoctor (the shell or program running it)")
+    for t in targets:
+        facts = platform.process(t.pid)
+        if t.pid in (0, 1):
+            reasons.append(f"{t.label} is the init process; stop its service instead")
+        elif t.pid == 2 or (facts is not None and (facts.kernel_thread or facts.ppid == 2)):
+            reasons.append(f"{t.label} is a kernel thread")
+    if force:
+        return reasons
+    if details.get("protected") or kind == "application":
+        reasons.append(
+            f"the diagnosis calls it a service that should not be killed ({kind}); "
+            "use --force to stop it anyway"
+        )
+    if base.shared and not command:
+        names = ", ".join(t.label for t in targets) or "the holder"
+        reasons.append(
+            f"{names} is a shared daemon: stopping it takes down everything it runs; "
+            "stop the app through its manager, or use --force"
+        )
+    for t in targets:
+        if not _same_user(t):
+            reasons.append(f"{t.label} belongs to {t.user or f'uid {t.uid}'}, not you; use --force")
+    return reasons
+
+
+def _same_user(t: Target) -> bool:
+    if hasattr(os, "geteuid"):
+        return t.uid is None or t.uid == os.geteuid()
+    if t.user is None:  # pragma: no cover - Windows
+        return True
+    import getpass
+
+    mine = getpass.getuser().lower()
+    return t.user.lower().rsplit("\\", 1)[-1] == mine  # pragma: no cover - Windows
+
+
+# --- pinning and signalling ------------------------------------------------------------------
+
+
+class _Pin:
+    """A target held still: a pidfd (Linux), a psutil.Process (generic back-end), or a checked pid."""
+
+    def __init__(self, target: Target, fd: int | None = None, proc: Any = None) -> None:
+        self.target = target
+        self.fd = fd
+        self.proc = proc
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:  # pragma: no cover
+                pass
+            self.fd = None
+
+
+def _generic() -> bool:
+    from .platforms import current as platform
+
+    return getattr(platform, "NAME", "linux") != "linux" or platform.__name__.endswith(".generic")
+
+
+def _same_start(expected: float | None, seen: float | None) -> bool:
+    return expected is not None and seen is not None and abs(expected - seen) < 0.01
+
+
+def pin(target: Target) -> tuple[_Pin | None, str | None]:
+    """Hold ``target`` so a signal can only reach that process; (None, why) when it cannot be."""
+    from .platforms import current as platform
+
+    if _generic():
+        import psutil  # type: ignore[import-untyped, unused-ignore]
+
+        try:
+            proc = psutil.Process(target.pid)
+            created = proc.create_time()
+            if not _same_start(target.started, created):
+                return None, _recycled(target)
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None, "already gone"
+        except psutil.NoSuchProcess:
+            return None, "already gone"
+        except psutil.AccessDenied:
+            return None, "permission denied"
+        return _Pin(target, proc=proc), None
+    fd: int | None = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            fd = os.pidfd_open(target.pid)
+        except ProcessLookupError:
+            return None, "already gone"
+        except OSError:  # ENOSYS (kernel < 5.3), EPERM in some sandboxes: fall back to the checks
+            fd = None
+    # Checked *after* the pidfd is open: if the start time still matches, the pidfd is that process.
+    facts = platform.process(target.pid)
+    if facts is None:
+        _close(fd)
+        return None, "already gone"
+    if not _same_start(target.started, facts.started):
+        _close(fd)
+        return None, _recycled(target)
+    stat = getattr(platform, "read_stat", None)
+    st = stat(target.pid) if stat else None
+    if st is not None and st[1][:1] == [b"Z"]:
+        _close(fd)
+        return None, "already gone"
+    return _Pin(target, fd=fd), None
+
+
+def _recycled(t: Target) -> str:
+    return f"not signalled: pid {t.pid} is now another process (its start time differs)"
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
+
+
+def _send(p: _Pin, kill: bool) -> str:
+    """Signal a pinned target; the outcome as a step result."""
+    import signal
+
+    if p.proc is not None:
+        import psutil  # type: ignore[import-untyped, unused-ignore]
+
+        try:
+            p.proc.kill() if kill else p.proc.terminate()
+        except psutil.NoSuchProcess:
+            return "already gone"
+        except psutil.AccessDenied:
+            return "permission denied"
+        return "sent"
+    sig = signal.SIGKILL if kill else signal.SIGTERM
+    try:
+        if p.fd is not None:
+            signal.pidfd_send_signal(p.fd, sig)
+        else:
+            again, why = pin(p.target)  # no pidfd: check the start time right before the signal
+            if again is None:
+                return why or "already gone"
+            os.kill(p.target.pid, sig)
+    except ProcessLookupError:
+        return "already gone"
+    except PermissionError:
+        return "permission denied"
+    return "sent"
+
+
+def _alive(p: _Pin) -> bool:
+    if p.proc is not None:
+        import psutil  # type: ignore[import-untyped, unused-ignore]
+
+        try:
+            return bool(p.proc.is_running()) and p.proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+    if p.fd is not None:
+        import select
+
+        readable, _, _ = select.select([p.fd], [], [], 0)
+        return not readable  # a pidfd becomes readable when its process exits
+    again, _ = pin(p.target)
+    if again is None:
+        return False
+    again.close()
+    return True
+
+
+# --- executing -------------------------------------------------------------------------------
+
+
+def _listeners(port: int, protocol: str) -> list[int]:
+    """Inodes of the listening sockets on the port in our namespace (0 where unknown)."""
+    from .find import sockets
+
+    return [s.inode for s in sockets(port, (protocol,)) if s.listening and not s.foreign_netns]
+
+
+def _wait_port(plan: Plan, timeout: float, until: Callable[[], bool] | None = None) -> str:
+    """Poll until the port is released ('released'), re-bound by a new socket ('rebound'),
+    ``until`` says stop ('stopped'), or ``timeout`` passes ('held')."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = _listeners(plan.port, plan.protocol)
+        if not now:
+            return "released"
+        if plan.inodes and any(i and i not in plan.inodes for i in now):
+            return "rebound"
+        if until is not None and until():
+            return "stopped"
+        if time.monotonic() >= deadline:
+            return "held"
+        time.sleep(POLL)
+
+
+def execute(
+    plan: Plan,
+    *,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    ask: Callable[[str], bool] | None = None,
+    settle: float = SETTLE,
+) -> FreeResult:
+    """Carry out ``plan``: stop, wait for the port, escalate if allowed, verify.
+
+    Raises FreeRefused when the plan was refused. ``ask(question)`` is called before SIGKILL
+    when ``force`` is False; without it (or on 'no') the port stays held and ``freed`` is False.
+    """
+    if plan.refused:
+        raise FreeRefused(_refused_result(plan))
+    where = f"port {plan.port}/{plan.protocol}"
+    steps: list[Step] = []
+    if not plan.in_use:
+        return FreeResult(
+            plan.port, plan.protocol, True, (Step("verify", where, "already free"),), plan.cause,
+            summary=f"{plan.port}/{plan.protocol} is already free.",
+        )  # fmt: skip
+    state = "held"
+    pins: list[_Pin] = []
+    try:
+        if plan.command:
+            state = _run_manager(plan, timeout, steps)
+        else:
+            state = _signal_group(plan, timeout, steps, pins)
+            if state == "held":
+                alive = [p for p in pins if _alive(p)]
+                question = (
+                    f"{plan.port}/{plan.protocol} is still held after {timeout:g}s by "
+                    + ", ".join(p.target.label for p in alive)
+                    + f". Send {KILL} (no clean-up)?"
+                )
+                if alive and (force or (ask is not None and ask(question))):
+                    for p in alive:
+                        t0 = time.monotonic()
+                        steps.append(
+                            Step(KILL, p.target.label, _send(p, True), time.monotonic() - t0, p.target.pid)
+                        )
+                    t0 = time.monotonic()
+                    state = _wait_port(plan, timeout)
+                    steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
+    finally:
+        for p in pins:
+            p.close()
+    return _verify(plan, state, steps, settle)
+
+
+def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
+    import subprocess
+
+    where = f"port {plan.port}/{plan.protocol}"
+    env = dict(os.environ)
+    env.update(plan.env)
+    t0 = time.monotonic()
+    limit = max(COMMAND_TIMEOUT, timeout)
+    try:
+        done = subprocess.run(
+            list(plan.command),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+        )
+    except FileNotFoundError:
+        result = f"failed: {plan.command[0]} not found"
+    except subprocess.TimeoutExpired:
+        result = f"failed: no answer within {limit:g}s"
+    else:
+        if done.returncode == 0:
+            result = "done"
+        else:
+            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
+            result = f"failed (exit {done.returncode}): {last[0][:200]}".rstrip(": ")
+    steps.append(Step("run", _shell_join(plan.command), result, time.monotonic() - t0))
+    t0 = time.monotonic()
+    state = _wait_port(plan, timeout if result == "done" else 0.0)
+    steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
+    return state
+
+
+def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin]) -> str:
+    """SIGTERM the masters, give their workers GRACE to follow, SIGTERM the rest, wait for the port."""
+    where = f"port {plan.port}/{plan.protocol}"
+    pinned: dict[int, _Pin] = {}
+    for t in plan.targets:
+        t0 = time.monotonic()
+        p, why = pin(t)
+        if p is None:
+            steps.append(Step(TERM, t.label, why or "already gone", time.monotonic() - t0, t.pid))
+        else:
+            pins.append(p)
+            pinned[t.pid] = p
+    start = time.monotonic()
+    leaders = [p for p in pins if not p.target.follower]
+    followers = [p for p in pins if p.target.follower]
+    for p in leaders:
+        t0 = time.monotonic()
+        steps.append(Step(TERM, p.target.label, _send(p, False), time.monotonic() - t0, p.target.pid))
+    state = "held"
+    if followers:
+        if leaders:
+            t0 = time.monotonic()
+            state = _wait_port(plan, min(GRACE, timeout), until=lambda: not any(_alive(f) for f in followers))
+        for p in followers:
+            t0 = time.monotonic()
+            if _alive(p):
+                steps.append(Step(TERM, p.target.label, _send(p, False), time.monotonic() - t0, p.target.pid))
+            else:
+                steps.append(Step(TERM, p.target.label, "exited with its master", 0.0, p.target.pid))
+    if state != "released" and state != "rebound":
+        state = _wait_port(plan, max(0.0, timeout - (time.monotonic() - start)))
+    steps.append(Step("wait", where, _said(state), time.monotonic() - start))
+    return state
+
+
+def _said(state: str) -> str:
+    return {"released": "released", "rebound": "re-bound by a new socket", "stopped": "held"}.get(
+        state, "still held"
+    )
+
+
+def _verify(plan: Plan, state: str, steps: list[Step], settle: float) -> FreeResult:
+    """Watch a released port for a respawn; name who holds it when it is not free."""
+    from .diagnose import why
+
+    where = f"port {plan.port}/{plan.protocol}"
+    t0 = time.monotonic()
+    if state == "released":
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and not _listeners(plan.port, plan.protocol):
+            time.sleep(POLL)
+        if not _listeners(plan.port, plan.protocol):
+            steps.append(Step("verify", where, "free", time.monotonic() - t0))
+            return FreeResult(
+                plan.port, plan.protocol, True, tuple(steps), plan.cause,
+                summary=f"{plan.port}/{plan.protocol} is free.",
+            )  # fmt: skip
+    d = why(plan.port, plan.protocol)
+    if not d.in_use:  # released between our last look and the diagnosis
+        steps.append(Step("verify", where, "free", time.monotonic() - t0))
+        return FreeResult(
+            plan.port,
+            plan.protocol,
+            True,
+            tuple(steps),
+            plan.cause,
+            summary=f"{plan.port}/{plan.protocol} is free.",
+        )
+    listen = {p for s in d.sockets if s.listening and not s.foreign_netns for p in s.holders}
+    after = tuple(Target.of(h) for h in d.holders if h.pid in listen)
+    before = {(t.pid, t.started) for t in (*plan.holders, *plan.targets)}
+    new = [t for t in after if (t.pid, t.started) not in before]
+    respawned: dict[str, Any] | None = None
+    if new:
+        respawned = _respawner(d, new[0])
+        who = ", ".join(t.label for t in new)
+        by = respawned["name"] if respawned else "?"
+        pids = ", ".join(f"pid {t.pid}" for t in new)
+        steps.append(Step("verify", where, f"re-bound by {pids}, restarted by {by}", time.monotonic() - t0))
+        cmd = respawned.get("command") if respawned else None
+        summary = f"{plan.port}/{plan.protocol} was re-bound by {who}: restarted by {by}." + (
+            f" Stop that first: {cmd}" if cmd else ""
+        )
+    else:
+        who = ", ".join(t.label for t in after) or "a process we cannot see"
+        pids = ", ".join(f"pid {t.pid}" for t in after) or "an unseen process"
+        steps.append(Step("verify", where, f"still held by {pids}", time.monotonic() - t0))
+        summary = f"{plan.port}/{plan.protocol} is still held by {who}."
+        if not plan.command:
+            summary += f" It ignored {TERM}; use --force to send {KILL}."
+    return FreeResult(
+        plan.port, plan.protocol, False, tuple(steps), plan.cause,
+        respawned_by=respawned, holders_after=after, summary=summary,
+    )  # fmt: skip
+
+
+def _respawner(d: Diagnosis, new: Target) -> dict[str, Any]:
+    """Who restarted the new holder (its manager, else its parent) and the command that stops it."""
+    cause = d.cause
+    details = cause.details if cause else {}
+    manager = details.get("manager")
+    h = d.holder(new.pid)
+    parent = h.parents[0] if h is not None and h.parents else None
+    command = None
+    for a in cause.actions if cause else ():
+        if a.command and a.kind not in ("free", "pick", "advice", "signal"):
+            command = a.command
+            break
+    if command is None and parent is not None and parent.pid > 1:
+        command = f"kill {parent.pid}"
+    name = str(manager) if manager else (f"{parent.name} (pid {parent.pid})" if parent else "?")
+    return {
+        "pid": parent.pid if parent else None,
+        "name": name,
+        "manager": manager,
+        "cause": cause.kind if cause else None,
+        "command": command,
+    }
+
+
+def _refused_result(plan: Plan) -> FreeResult:
+    return FreeResult(
+        plan.port, plan.protocol, False, (), plan.cause, holders_after=plan.holders, refused=plan.refused,
+        summary=f"refused to free {plan.port}/{plan.protocol}: " + "; ".join(plan.refused),
+    )  # fmt: skip
+
+
+def _shell_join(argv: Sequence[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def free(
+    port: int | str,
+    *,
+    protocol: str = TCP,
+    force: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    dry_run: bool = False,
+    ask: Callable[[str], bool] | None = None,
+    signal_managers: bool = True,
+    settle: float = SETTLE,
+) -> FreeResult:
+    """Free ``port`` safely: stop its owner the right way, wait for the port, verify.
+
+    Raises FreeRefused (exit 3) for pid 1, kernel threads, portdoctor and its ancestors, and,
+    without ``force``, other users' processes, protected services and shared daemons.
+    """
+    if not timeout >= 0:
+        raise UsageError(f"invalid timeout {timeout!r}: expected a number of seconds >= 0")
+    p = plan(port, protocol, force=force, signal_managers=signal_managers)
+    if dry_run:
+        if p.refused:
+            raise FreeRefused(_refused_result(p))
+        return FreeResult(
+            p.port, p.protocol, not p.in_use, tuple(p.steps(force=force, timeout=timeout)), p.cause,
+            holders_after=p.holders, dry_run=True,
+            summary=f"{p.port}/{p.protocol}: " + (p.summary or "nothing holds it"),
+        )  # fmt: skip
+    return execute(p, force=force, timeout=timeout, ask=ask, settle=settle)
+
+
+__all__ = ["FreeRefused", "FreeResult", "Plan", "Step", "Target", "execute", "free", "pin", "plan"]
