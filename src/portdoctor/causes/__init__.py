@@ -31,8 +31,8 @@ ORDER = (
     "nodemon",
     "ide",
     "application",
+    "duplicate",  # before orphan: "another instance of this project" says more (orphan evidence merged)
     "orphan",
-    "duplicate",
     "devserver",  # dev-server: a plain process of your own
     "timewait",  # time-wait: no listener, only remnants
     "privileged",  # privileged-port: EACCES, not EADDRINUSE
@@ -85,6 +85,20 @@ class Context:
         """Processes holding a listening socket in our namespace (the ones that block a bind)."""
         pids = {p for s in self.listeners for p in s.holders}
         return [h for h in self.finding.holders if h.pid in pids]
+
+    def is_mine(self, holder: Holder) -> bool:
+        """True when ``holder`` runs as the user running portdoctor (by uid; by name on Windows)."""
+        if holder.uid is not None and self.my_uid >= 0:
+            return holder.uid == self.my_uid
+        if holder.user is None:
+            return False
+        import getpass
+
+        try:
+            me = getpass.getuser()
+        except Exception:  # no login name at all (getpass raises several kinds): not yours
+            return False
+        return holder.user.rsplit("\\", 1)[-1].lower() == me.lower()
 
     def note(self, text: str) -> None:
         """Record something the user should know (a daemon that did not answer...)."""

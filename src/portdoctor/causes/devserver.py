@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 def detect(ctx: Context) -> Cause | None:
     """Your own process holds the port and nothing more specific explains it."""
     holders = ctx.holders
-    if not holders or any(h.uid != ctx.my_uid for h in holders):
+    if not holders or not all(ctx.is_mine(h) for h in holders):
         return None
     pids = tuple(h.pid for h in holders)
     main = holders[0]

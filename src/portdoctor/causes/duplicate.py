@@ -1,0 +1,173 @@
+"""duplicate: another instance of the project you are in (or of the command you run) holds the port."""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+from ..model import Action, Cause, Holder, Project
+from .nodemon import INTERPRETERS, basename
+from .orphan import _age, orphaned
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from . import Context
+
+_MAX_PARENTS = 4  # how far up to look for the directory a wrapper (npm run dev) was started in
+
+
+def _norm(path: str) -> str:
+    if path.endswith(" (deleted)"):
+        path = path[: -len(" (deleted)")]
+    return os.path.normpath(os.path.realpath(path))
+
+
+def script_paths(argv: Sequence[str], cwd: str | None) -> set[str]:
+    """Absolute paths of the files a command line names (``python app.py`` -> {cwd/app.py})."""
+    found: set[str] = set()
+    for a in argv[1:]:
+        if a.startswith("-") or "=" in a or not a:
+            continue
+        if "/" in a or "." in basename(a):
+            path = a if os.path.isabs(a) else os.path.join(cwd or "/", a)
+            if os.path.isfile(path):
+                found.add(_norm(path))
+    return found
+
+
+def command_words(argv: Sequence[str]) -> list[str]:
+    """A command line reduced for comparison: interpreters dropped, paths cut to their basename."""
+    words = [basename(a) for a in (argv[0].split() if len(argv) == 1 else argv)]
+    while words and (INTERPRETERS.match(words[0].lower()) or words[0] in ("npx", "exec", "env")):
+        words = words[1:]
+        while words and (words[0].startswith("-") or "=" in words[0]):
+            words = words[1:]
+    return words
+
+
+def same_command(a: Sequence[str], b: Sequence[str]) -> bool:
+    """True when two command lines run the same program with the same arguments, loosely."""
+    wa, wb = command_words(a), command_words(b)
+    if not wa or not wb:
+        return False
+    return wa == wb
+
+
+def _project(cwd: str | None) -> Project | None:
+    from ..inspect import project_of
+
+    return project_of(_norm(cwd)) if cwd else None
+
+
+def _parent_cwds(holder: Holder) -> list[str]:
+    from ..platforms import current as platform
+
+    cwds = []
+    for parent in holder.parents[:_MAX_PARENTS]:
+        if parent.pid <= 1:
+            break
+        facts = platform.process(parent.pid)
+        if facts is None or facts.cwd is None:
+            continue
+        cwds.append(facts.cwd)
+    return cwds
+
+
+def match(ctx: Context, holder: Holder, mine: Project | None) -> str | None:
+    """Why ``holder`` is a second instance of the user's project/command (evidence), or None."""
+    if mine is not None:
+        theirs = holder.project if holder.cwd is None else _project(holder.cwd)
+        if theirs is not None and theirs.root == mine.root:
+            return f"it runs in {holder.cwd}, inside your project {mine.name or mine.root} ({mine.root})"
+        for cwd in _parent_cwds(holder):  # node started elsewhere by `npm run dev` in the project
+            theirs = _project(cwd)
+            if theirs is not None and theirs.root == mine.root:
+                return (
+                    f"it was started from {cwd}, inside your project {mine.name or mine.root} ({mine.root})"
+                )
+    if ctx.command:
+        mine_scripts = script_paths(ctx.command, ctx.cwd)
+        theirs_scripts = script_paths(holder.cmdline, holder.cwd)
+        if mine_scripts and mine_scripts & theirs_scripts:
+            return f"it runs the same file as your command: {sorted(mine_scripts & theirs_scripts)[0]}"
+        same_dir = holder.cwd is not None and _norm(holder.cwd) == _norm(ctx.cwd)
+        if same_dir:
+            chains = [holder.cmdline, *(p.cmdline for p in holder.parents[:_MAX_PARENTS])]
+            if any(same_command(ctx.command, c) for c in chains if c):
+                return f"it runs the same command as yours ({shlex.join(ctx.command)}) in the same directory"
+    return None
+
+
+def detect(ctx: Context) -> Cause | None:
+    """A holder is another instance of the project in ctx.cwd or of ctx.command."""
+    holders = ctx.holders
+    if not holders:
+        return None
+    mine = _project(ctx.cwd)
+    if mine is None and not ctx.command:
+        return None
+    for holder in holders:
+        why = match(ctx, holder, mine)
+        if why is not None:
+            return _cause(ctx, holder, mine, why)
+    return None
+
+
+def _cause(ctx: Context, holder: Holder, mine: Project | None, why: str) -> Cause:
+    pids = tuple(h.pid for h in ctx.holders)
+    own = ctx.is_mine(holder)
+    name = (mine.name if mine else None) or (holder.project.name if holder.project else None) or holder.name
+    age = _age(holder.started)
+    facts = []
+    if age:
+        facts.append(f"started {age} ago")
+    facts.append(f"in {holder.tty}" if holder.tty else "without a terminal")
+    summary = (
+        f"Port {ctx.port} is held by another instance of this project ({name}, {', '.join(facts)}; "
+        f"pid {holder.pid}); stop it or run this one on another port."
+    )
+    evidence = [f"pid {holder.pid} ({holder.name}) holds the listening socket", why]
+    gone, orphan_evidence, _sid = orphaned(holder)
+    if gone:
+        evidence.extend(orphan_evidence)
+    command = (
+        shlex.join(ctx.command) if ctx.command else (shlex.join(holder.cmdline) if holder.cmdline else None)
+    )
+    actions = [
+        Action(
+            description="Stop the other instance and wait for the port to be released",
+            command=f"portdoctor free {ctx.port}",
+            safe=own,
+            kind="free",
+            targets=pids,
+        ),
+        Action(
+            description="Or run this one on another port",
+            command=f"PORT=$(portdoctor pick --near {ctx.port}) {command}"
+            if command
+            else f"portdoctor pick --near {ctx.port}",
+            safe=True,
+            kind="pick",
+        ),
+        Action(
+            description="Or send SIGTERM to the other instance yourself",
+            command="kill " + " ".join(str(p) for p in pids),
+            safe=own,
+            kind="signal",
+            targets=pids,
+        ),
+    ]
+    return Cause(
+        kind="duplicate",
+        summary=summary,
+        evidence=tuple(evidence),
+        actions=tuple(actions),
+        details={
+            "project": mine.to_dict() if mine else None,
+            "instance_pid": holder.pid,
+            "orphaned": gone,
+            "respawns": False,
+        },
+    )

@@ -1,0 +1,254 @@
+"""nodemon and other reloaders: a file watcher above the holder restarts it, so stop the watcher.
+
+Covers nodemon, ts-node-dev, node-dev, ``node --watch``, ``tsx watch``, uvicorn/hypercorn
+``--reload``, the Werkzeug (Flask) and Django autoreloaders, watchmedo, watchfiles, hupper,
+watchexec, air, cargo-watch, reflex, modd, entr, CompileDaemon, ``dotnet watch``. A package
+manager running a script (``npm run dev``, ``yarn start``) is a plain wrapper, not a watcher: the
+watcher, if any, is further down the chain.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+
+from ..model import Action, Cause, Holder, ProcessRef
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from . import Context
+
+# Interpreters whose first non-option argument is the program that really runs.
+INTERPRETERS = re.compile(r"^(node|nodejs|bun|deno|python[0-9.]*|pypy[0-9.]*|ruby[0-9.]*|perl|php[0-9.]*)$")
+# Binaries that are reloaders by name: they restart their child when files change.
+WATCHER_BINARIES = {
+    "nodemon": "nodemon",
+    "ts-node-dev": "ts-node-dev",
+    "tsnd": "ts-node-dev",
+    "node-dev": "node-dev",
+    "watchexec": "watchexec",
+    "air": "air",
+    "cargo-watch": "cargo-watch",
+    "reflex": "reflex",
+    "modd": "modd",
+    "entr": "entr",
+    "compiledaemon": "CompileDaemon",
+    "gow": "gow",
+    "watchmedo": "watchmedo",
+    "watchfiles": "watchfiles",
+    "hupper": "hupper",
+    "gin": "gin",
+}
+_RUN_MAIN_ENV = ("WERKZEUG_RUN_MAIN", "RUN_MAIN")
+
+
+def basename(arg: str) -> str:
+    """The last path component of ``arg`` (``/usr/bin/node`` -> ``node``; Windows paths too)."""
+    return arg.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
+def program(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
+    """Split a command line into (program name, interpreter options, the program's arguments).
+
+    ``node --watch /usr/bin/nodemon app.js`` -> ("nodemon", ["--watch"], ["app.js"]);
+    ``python3 -m uvicorn app:app --reload`` -> ("uvicorn", [], ["app:app", "--reload"]).
+    """
+    if not argv:
+        return "", [], []
+    args = list(argv)
+    if len(args) == 1 and " " in args[0]:  # a process that rewrote its title: "npm run dev"
+        args = args[0].split()
+    first = basename(args[0]).lower()
+    if first.endswith(".exe"):
+        first = first[:-4]
+    if not INTERPRETERS.match(first):
+        return first, [], args[1:]
+    options: list[str] = []
+    i = 1
+    while i < len(args):
+        a = args[i]
+        if a in ("-m", "-c") and first.startswith(("python", "pypy")):
+            if a == "-c":
+                return first, options, args[i:]
+            return (basename(args[i + 1]).lower() if i + 1 < len(args) else first), options, args[i + 2 :]
+        if a in ("run", "x", "exec", "task") and first in ("deno", "bun") and not options:
+            options.append(a)
+            i += 1
+            continue
+        if not a.startswith("-") or a == "-":
+            name = basename(a).lower()
+            # node .../nodemon/bin/nodemon.js, node .../ts-node-dev/lib/bin.js, python .../bin/uvicorn
+            for part in reversed(a.replace("\\", "/").split("/")[:-1]):
+                if part.lower() in WATCHER_BINARIES and name in ("bin.js", "index.js", "cli.js", "main.js"):
+                    name = part.lower()
+                    break
+            for suffix in (".js", ".cjs", ".mjs", ".py"):
+                if name.endswith(suffix) and name[: -len(suffix)] in WATCHER_BINARIES:
+                    name = name[: -len(suffix)]
+            return name, options, args[i + 1 :]
+        options.append(a)
+        # node -r x / --require x / --import x take a value
+        if a in ("-r", "--require", "--import", "--loader", "--env-file", "-W", "-X") and i + 1 < len(args):
+            options.append(args[i + 1])
+            i += 1
+        i += 1
+    return first, options, []
+
+
+def reloader_name(argv: Sequence[str], name: str = "") -> str | None:
+    """The reloader this command line is (``"nodemon"``, ``"uvicorn --reload"``...), or None.
+
+    Pure: decides from the command line alone. The Werkzeug and Django reloaders are only
+    recognisable together with their child (see :func:`_python_reloader`)."""
+    prog, options, rest = program(argv or (name,))
+    if not prog:
+        return None
+    if prog in WATCHER_BINARIES:
+        return WATCHER_BINARIES[prog]
+    if prog == "cargo" and rest[:1] == ["watch"]:
+        return "cargo-watch"
+    if prog == "dotnet" and "watch" in rest[:2]:
+        return "dotnet watch"
+    if prog == "tsx" and rest[:1] == ["watch"]:
+        return "tsx watch"
+    first = basename(argv[0]).lower() if argv else ""
+    if first in ("node", "nodejs") and any(o == "--watch" or o.startswith("--watch-path") for o in options):
+        return "node --watch"
+    if prog in ("uvicorn", "hypercorn") and any(a == "--reload" or a.startswith("--reload-") for a in rest):
+        return f"{prog} --reload"
+    if prog == "flask" and "run" in rest and any(a in ("--reload", "--debug") for a in rest):
+        return "flask reloader"
+    return None
+
+
+def _python_reloader(parent: ProcessRef, holder: Holder, ctx: Context) -> str | None:
+    """The Werkzeug/Django reloader: the parent re-runs itself with RUN_MAIN=true in the child."""
+    if not program(parent.cmdline)[0] or not holder.cmdline:
+        return None
+    env = ctx.environ(holder.pid) or {}
+    if env.get("WERKZEUG_RUN_MAIN") == "true":
+        return "werkzeug reloader"
+    if env.get("RUN_MAIN") == "true" and "runserver" in parent.cmdline:
+        return "django autoreloader"
+    return None
+
+
+def find_reloader(holder: Holder, ctx: Context) -> tuple[ProcessRef, str, list[int]] | None:
+    """The nearest reloader above (or being) ``holder``: (process, its name, pids in between)."""
+    own = reloader_name(holder.cmdline, holder.name)
+    if own in ("uvicorn --reload", "hypercorn --reload", "flask reloader"):
+        # The reloading parent binds the socket itself and hands it to the child it (re)starts,
+        # so it is a holder too; the Werkzeug child runs the same command line, with RUN_MAIN set.
+        child = own == "flask reloader" and (ctx.environ(holder.pid) or {}).get("WERKZEUG_RUN_MAIN") == "true"
+        if not child:
+            ref = ProcessRef(pid=holder.pid, name=holder.name, cmdline=holder.cmdline, uid=holder.uid)
+            return ref, own, []
+    between: list[int] = []
+    for i, parent in enumerate(holder.parents):
+        if parent.pid <= 1:
+            break
+        found = reloader_name(parent.cmdline, parent.name)
+        if found is None and i == 0:
+            found = _python_reloader(parent, holder, ctx)
+        if found is not None:
+            return parent, found, between
+        between.append(parent.pid)
+    return None
+
+
+def _wrapper(parents: Sequence[ProcessRef]) -> str | None:
+    """``npm run dev`` / ``yarn start``... the package-manager script above the reloader, if any."""
+    for p in parents[:4]:
+        prog, _opts, rest = program(p.cmdline or (p.name,))
+        if prog in ("npm", "npm-cli.js", "yarn", "yarn.js", "pnpm", "pnpm.cjs", "bun") and rest:
+            return " ".join([prog.split(".")[0], *rest[:3]])
+    return None
+
+
+def detect(ctx: Context) -> Cause | None:
+    """A reloader (nodemon, uvicorn --reload...) runs the holder and would start it again."""
+    for holder in ctx.holders:
+        if not ctx.is_mine(holder):
+            continue  # another user's: 'application' speaks for it
+        found = find_reloader(holder, ctx)
+        if found is None:
+            continue
+        ref, name, between = found
+        return _cause(ctx, holder, ref, name, between)
+    return None
+
+
+def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: list[int]) -> Cause:
+    holder_pids = [h.pid for h in ctx.holders]
+    pids: list[int] = [ref.pid]
+    for p in [*reversed(between), *holder_pids]:
+        if p not in pids:
+            pids.append(p)
+    command = " ".join(ref.cmdline) if ref.cmdline else ref.name
+    short = command if len(command) <= 120 else command[:117] + "..."
+    if ref.pid == holder.pid:
+        summary = (
+            f"Port {ctx.port} is held by {name} (pid {ref.pid}: {short}), a reloading server that "
+            "restarts its worker on changes; stop it, not just the worker."
+        )
+    else:
+        summary = (
+            f"Port {ctx.port} is held by {holder.name} (pid {holder.pid}), run by {name} "
+            f"(pid {ref.pid}: {short}), which would start it again; stop {name}, not just the server."
+        )
+    evidence = [f"pid {holder.pid} ({holder.name}) holds the listening socket"]
+    if ref.pid != holder.pid:
+        evidence.append(f"its parent chain contains {name} (pid {ref.pid}): {short}")
+    else:
+        evidence.append(f"{name} binds the socket itself and hands it to the worker it (re)starts")
+    wrapper = _wrapper(holder.parents)
+    if wrapper:
+        evidence.append(f"started by `{wrapper}` (a package-manager script: a plain wrapper)")
+    if holder.project and holder.project.name:
+        evidence.append(f"project {holder.project.name} ({holder.project.root})")
+    pid_list = " ".join(str(p) for p in pids)
+    rerun = wrapper or (shlex.join(ref.cmdline) if ref.cmdline else None)
+    targets = tuple(pids)
+    actions = (
+        Action(
+            description=f"Stop {name} and the server it runs, then wait for the port to be released",
+            command=f"portdoctor free {ctx.port}",
+            safe=True,
+            kind="stop-reloader",
+            targets=targets,
+        ),
+        Action(
+            description=f"Or send SIGTERM to {name} and its children yourself",
+            command=f"kill {pid_list}",
+            safe=True,
+            kind="signal",
+            targets=targets,
+        ),
+        Action(
+            description="Or run this one on another port",
+            command=f"PORT=$(portdoctor pick --near {ctx.port}) {rerun}"
+            if rerun
+            else f"portdoctor pick --near {ctx.port}",
+            safe=True,
+            kind="pick",
+        ),
+    )
+    return Cause(
+        kind="nodemon",
+        summary=summary,
+        evidence=tuple(evidence),
+        actions=actions,
+        details={
+            "manager": name if name in ("node --watch", "dotnet watch", "tsx watch") else name.split()[0],
+            "reloader": name,
+            "reloader_pid": ref.pid,
+            "reloader_command": list(ref.cmdline),
+            "respawns": True,
+            "stop": {"signal_pids": list(pids)},
+            "wrapper": wrapper,
+            "cwd": os.path.normpath(holder.cwd) if holder.cwd else None,
+        },
+    )
