@@ -145,3 +145,21 @@ def test_holder_of_another_user(servers: Servers) -> None:
     assert h.user == "nobody"
     assert h.uid == pwd.getpwnam("nobody").pw_uid
     assert h.cwd == "/"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ('{\n  "author": {\n    "name": "bob"\n  },\n  "name": "real"\n}', "real"),
+        ('{"name": "demo", "x": 1}', "demo"),
+        ('{"version":"1","name":"x"}', "x"),
+        ('{\n\t"name": "tabbed"\n}', "tabbed"),
+        ('{\n  "name": "esc\\"aped"\n}', 'esc"aped'),
+        ('{\n  "private": true\n}', None),
+        ('{\n  "name": ""\n}', None),
+    ],
+)
+def test_json_manifest_name_fast_and_exact(text: str, name: str | None) -> None:
+    from portdoctor.inspect import _json_name
+
+    assert _json_name(text) == name

@@ -106,11 +106,9 @@ def project_of(cwd: str | None) -> Project | None:
 def _project_name(path: str, manifest: str) -> str | None:
     try:
         if manifest in ("package.json", "composer.json", "deno.json"):
-            import json
-
             with open(path, encoding="utf-8") as fh:
-                name = json.load(fh).get("name")
-            return name if isinstance(name, str) and name else None
+                text = fh.read()
+            return _json_name(text)
         if manifest in ("pyproject.toml", "Cargo.toml"):
             return _toml_name(path, ("[project]", "[tool.poetry]", "[package]"))
         if manifest == "go.mod":
@@ -121,6 +119,30 @@ def _project_name(path: str, manifest: str) -> str | None:
     except (OSError, ValueError, AttributeError, IndexError):
         return None
     return None
+
+
+def _json_name(text: str) -> str | None:
+    """The top-level ``name`` of a JSON manifest.
+
+    In the layouts tools write (one key per line, or ``{"name": ...`` first), the line holding a
+    top-level key has the first key's indentation: a pattern finds it there and spares the json
+    module (~3 ms of start-up). Anything else is parsed properly.
+    """
+    import re
+
+    first = re.match(r'\s*\{[ \t]*(\n?)([ \t]*)"', text)
+    if first:
+        if first.group(1):
+            pattern = rf'^{re.escape(first.group(2))}"name"\s*:\s*"([^"\\\n]*)"\s*[,}}\n]'
+            m = re.search(pattern, text, re.M)
+        else:
+            m = re.match(r'\s*\{\s*"name"\s*:\s*"([^"\\\n]*)"\s*[,}]', text)
+        if m:
+            return m.group(1) or None
+    import json
+
+    name = json.loads(text).get("name")
+    return name if isinstance(name, str) and name else None
 
 
 def _toml_name(path: str, sections: tuple[str, ...]) -> str | None:
