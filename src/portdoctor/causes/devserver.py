@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import Action, Cause
+from ..model import Cause
+from .actions import free_action, kill_action, pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,26 +25,9 @@ def detect(ctx: Context) -> Cause | None:
     evidence = [f"pid {h.pid} ({h.name}) runs as you" for h in holders]
     if main.tty:
         evidence.append(f"it still has a terminal ({main.tty}): it may be running in another window")
-    pid_list = " ".join(str(p) for p in pids)
     return Cause(
         kind="dev-server",
         summary=summary,
         evidence=tuple(evidence),
-        actions=(
-            Action(
-                description="Stop it gracefully (SIGTERM) and wait for the port to be released",
-                command=f"portdoctor free {ctx.port}",
-                safe=True,
-                kind="free",
-                targets=pids,
-            ),
-            Action(
-                description="Or send SIGTERM yourself",
-                command=f"kill {pid_list}",
-                safe=True,
-                kind="signal",
-                targets=pids,
-            ),
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
-        ),
+        actions=(free_action(ctx.port, pids), kill_action(pids), pick_action(ctx.port)),
     )

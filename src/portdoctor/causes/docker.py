@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..model import Action, Cause
+from .actions import pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -191,9 +192,7 @@ def detect(ctx: Context) -> Cause | None:
                 kind="advice",
             )
         )
-    actions.append(
-        Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
-    )
+    actions.append(pick_action(ctx.port))
     return Cause(
         kind="docker", summary=summary, evidence=tuple(evidence), actions=tuple(actions), details=details
     )
@@ -230,7 +229,7 @@ def _unnamed(
                 safe=True,
                 kind="advice",
             ),
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(ctx.port),
         ),
         details=details,
     )

@@ -6,6 +6,7 @@ import os
 import shlex
 
 from ..model import Action, Cause, Holder, Project
+from .actions import free_action, kill_action
 from .nodemon import INTERPRETERS, basename
 from .orphan import _age, orphaned
 
@@ -136,12 +137,11 @@ def _cause(ctx: Context, holder: Holder, mine: Project | None, why: str) -> Caus
         shlex.join(ctx.command) if ctx.command else (shlex.join(holder.cmdline) if holder.cmdline else None)
     )
     actions = [
-        Action(
+        free_action(
+            ctx.port,
+            pids,
             description="Stop the other instance and wait for the port to be released",
-            command=f"portdoctor free {ctx.port}",
             safe=own,
-            kind="free",
-            targets=pids,
         ),
         Action(
             description="Or run this one on another port",
@@ -151,13 +151,7 @@ def _cause(ctx: Context, holder: Holder, mine: Project | None, why: str) -> Caus
             safe=True,
             kind="pick",
         ),
-        Action(
-            description="Or send SIGTERM to the other instance yourself",
-            command="kill " + " ".join(str(p) for p in pids),
-            safe=own,
-            kind="signal",
-            targets=pids,
-        ),
+        kill_action(pids, description="Or send SIGTERM to the other instance yourself", safe=own),
     ]
     return Cause(
         kind="duplicate",

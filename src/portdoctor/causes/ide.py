@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..model import Action, Cause, Holder, ProcessRef
+from .actions import pick_action
 from .nodemon import basename, program
 
 TYPE_CHECKING = False
@@ -268,7 +269,7 @@ def _cause(ctx: Context, holder: Holder, ide: str, role: str, parent: ProcessRef
             kind="free",
             targets=pids,
         ),
-        Action(description="Or use another port", command=f"portdoctor pick --near {ctx.port}", kind="pick"),
+        pick_action(ctx.port),
     ]
     return Cause(
         kind="ide",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from ..model import Action, Cause
+from .actions import pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def airplay_cause(port: int, h: Holder) -> Cause:
                 safe=True,
                 kind="advice",
             ),
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(port),
         ),
         details={"protected": True, "application": "AirPlay Receiver", "process": "ControlCenter"},
     )
@@ -131,9 +132,7 @@ def launchd_cause(port: int, h: Holder, job: LaunchdJob, *, my_uid: int) -> Caus
             kind="advice",
         )
     )
-    actions.append(
-        Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
-    )
+    actions.append(pick_action(port))
     return Cause(
         kind="launchd",
         summary=f"Port {port} is held by the launchd job {job.label} ({h.name}, pid {h.pid}).",

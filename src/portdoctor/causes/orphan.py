@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-from ..model import Action, Cause, Holder, ProcessRef
+from ..model import Cause, Holder, ProcessRef
+from .actions import free_action, kill_action, pick_action
 from .ide import is_interactive_shell
 from .nodemon import basename
 
@@ -120,27 +121,7 @@ def detect(ctx: Context) -> Cause | None:
             kind="orphan",
             summary=summary,
             evidence=tuple(evidence),
-            actions=(
-                Action(
-                    description="Stop it gracefully (SIGTERM) and wait for the port to be released",
-                    command=f"portdoctor free {ctx.port}",
-                    safe=True,
-                    kind="free",
-                    targets=pids,
-                ),
-                Action(
-                    description="Or send SIGTERM yourself",
-                    command="kill " + " ".join(str(p) for p in pids),
-                    safe=True,
-                    kind="signal",
-                    targets=pids,
-                ),
-                Action(
-                    description="Or use another port",
-                    command=f"portdoctor pick --near {ctx.port}",
-                    kind="pick",
-                ),
-            ),
+            actions=(free_action(ctx.port, pids), kill_action(pids), pick_action(ctx.port)),
             details={"respawns": False, "session": sid, "age": age or None},
         )
     return None

@@ -6,6 +6,7 @@ import os
 import shlex
 
 from ..model import Action, Cause
+from .actions import pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -215,9 +216,7 @@ def detect(ctx: Context) -> Cause | None:
             targets=(daemon_pid,),
         )
     )
-    actions.append(
-        Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
-    )
+    actions.append(pick_action(ctx.port))
 
     details: dict[str, object] = {
         "manager": "pm2",

@@ -6,6 +6,7 @@ import os
 import shlex
 
 from ..model import Action, Cause, Holder, ProcessRef
+from .actions import pick_action
 from .nodemon import basename, program
 
 TYPE_CHECKING = False
@@ -153,9 +154,7 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
                 kind="advice",
             )
         ]
-    actions.append(
-        Action(description="Or use another port", command=f"portdoctor pick --near {ctx.port}", kind="pick")
-    )
+    actions.append(pick_action(ctx.port))
     details: dict[str, object] = {
         "manager": "supervisord",
         "program": spec,

@@ -13,6 +13,7 @@ import os
 import re
 
 from ..model import Action, Cause, Holder
+from .actions import pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -245,9 +246,7 @@ def _cause(
                 kind="advice",
             )
         )
-    actions.append(
-        Action(description="Or use another port", command=f"portdoctor pick --near {ctx.port}", kind="pick")
-    )
+    actions.append(pick_action(ctx.port))
     details: dict[str, object] = {
         "manager": "systemd",
         "unit": unit,

@@ -15,6 +15,7 @@ without can bind now, and when the remnants expire (the kernel's timer, from soc
 from __future__ import annotations
 
 from ..model import Action, Cause, Socket
+from .actions import pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def detect(ctx: Context) -> Cause | None:
                 targets=tuple(holders),
             )
         )
-    actions.append(Action(description="Or use another port", command="portdoctor pick", kind="pick"))
+    actions.append(pick_action(ctx.port))
     return Cause(
         kind="time-wait",
         summary=summary,

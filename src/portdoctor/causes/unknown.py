@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import Action, Cause
+from .actions import free_action, pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,12 +46,9 @@ def detect(ctx: Context) -> Cause | None:
         summary=f"Port {ctx.port} is in use by {names}.",
         evidence=tuple(f"pid {h.pid} runs as {h.user or h.uid}" for h in holders),
         actions=(
-            Action(
-                description="Stop the holders gracefully",
-                command=f"portdoctor free {ctx.port}",
-                safe=False,
-                kind="free",
+            free_action(
+                ctx.port, [h.pid for h in holders], description="Stop the holders gracefully", safe=False
             ),
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(ctx.port),
         ),
     )

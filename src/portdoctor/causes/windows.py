@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from ..model import Action, Cause
+from .actions import pick_action
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def excluded_range_cause(port: int, protocol: str, r: ExcludedRange) -> Cause:
             'by its access permissions", WinError 10013).'
         )
         actions: tuple[Action, ...] = (
-            Action(description="Use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(port, first=True),
             Action(description="See the excluded ranges", command=show, safe=True, kind="advice"),
             Action(
                 description="Remove the exclusion (administrator shell), if nothing needs it",
@@ -96,7 +97,7 @@ def excluded_range_cause(port: int, protocol: str, r: ExcludedRange) -> Cause:
             "WinError 10013). The ranges move at each boot."
         )
         actions = (
-            Action(description="Use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(port, first=True),
             Action(description="See the excluded ranges", command=show, safe=True, kind="advice"),
             Action(
                 description=(
@@ -149,7 +150,7 @@ def http_sys_cause(port: int, h: Holder) -> Cause:
                 safe=False,
                 kind="advice",
             ),
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(port),
         ),
         details={"service": "http.sys", "protected": True, "system": True},
     )
@@ -177,7 +178,7 @@ def service_cause(port: int, h: Holder, names: list[str]) -> Cause:
             safe=False,
             kind="advice",
         ),
-        Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+        pick_action(port),
     ]
     return Cause(
         kind="windows-service",
@@ -210,7 +211,7 @@ def wsl_relay_cause(port: int, h: Holder) -> Cause:
                 safe=False,
                 kind="advice",
             ),
-            Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick"),
+            pick_action(port),
         ),
         details={"protected": True, "relay": "wslrelay", "inside": "wsl"},
     )
@@ -262,9 +263,7 @@ def docker_desktop_cause(ctx: Context, holders: Sequence[Holder], h: Holder) -> 
     actions.append(
         Action(description="See the container that publishes it", command=ps, safe=True, kind="advice")
     )
-    actions.append(
-        Action(description="Or use another port", command="portdoctor pick", safe=True, kind="pick")
-    )
+    actions.append(pick_action(ctx.port))
     return Cause(
         kind="docker",
         summary=summary,
