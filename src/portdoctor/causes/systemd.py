@@ -13,6 +13,7 @@ import os
 import re
 
 from ..model import Action, Cause, Holder
+from ..platforms.linux import cgroup_paths
 from .actions import pick_action
 
 TYPE_CHECKING = False
@@ -58,22 +59,6 @@ def unit_of_path(path: str | None) -> tuple[str, bool, int | None] | None:
     if _LOGIN_UNITS.match(unit):
         return None
     return unit, user_uid is not None, user_uid
-
-
-def cgroup_paths(text: str) -> list[str]:
-    """The paths of /proc/PID/cgroup contents worth looking at: unified first, then name=systemd."""
-    unified: list[str] = []
-    named: list[str] = []
-    for line in text.splitlines():
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        hid, controllers, path = parts
-        if hid == "0" and controllers == "":
-            unified.append(path)
-        elif controllers == "name=systemd":
-            named.append(path)
-    return unified + named
 
 
 def unit_of_cgroup_file(text: str) -> tuple[str, bool, int | None] | None:

@@ -628,21 +628,26 @@ def cgroup(pid: int) -> str | None:
     return parse_cgroup(text) if text else None
 
 
-def parse_cgroup(text: str) -> str | None:
-    """Pick the useful path out of /proc/PID/cgroup contents."""
-    fallback = None
+def cgroup_paths(text: str) -> list[str]:
+    """The paths of /proc/PID/cgroup contents worth looking at: unified first, then name=systemd."""
+    unified: list[str] = []
+    named: list[str] = []
     for line in text.splitlines():
         parts = line.split(":", 2)
         if len(parts) != 3:
             continue
         hid, controllers, path = parts
         if hid == "0" and controllers == "":
-            if path not in ("/", ""):
-                return path
-            fallback = fallback or path
+            unified.append(path)
         elif controllers == "name=systemd":
-            fallback = path
-    return fallback
+            named.append(path)
+    return unified + named
+
+
+def parse_cgroup(text: str) -> str | None:
+    """Pick the useful path out of /proc/PID/cgroup contents (the root only when it is all)."""
+    paths = cgroup_paths(text)
+    return next((p for p in paths if p not in ("/", "")), paths[0] if paths else None)
 
 
 def children(pid: int) -> list[int]:
