@@ -167,3 +167,116 @@ def test_library_bad_input() -> None:
         wait(0, timeout=1)
     with pytest.raises(UsageError):
         wait(8080, timeout=-1)
+
+
+def time_wait_on_a_port() -> tuple[int, int]:
+    """A port whose only remnant is a TIME_WAIT socket (the server closed first); (port, client port)."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    client_port = client.getsockname()[1]
+    conn, _ = srv.accept()
+    srv.close()
+    conn.close()  # the server side sends FIN first: its end goes to TIME_WAIT
+    client.recv(1)
+    client.close()
+    return port, client_port
+
+
+def end_time_wait(port: int, client_port: int) -> None:
+    """End a TIME_WAIT early: a new SYN from the old client port meets no listener, gets a RST,
+    and Linux drops the TIME_WAIT socket (if it does not, it ends by itself within 60 s)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", client_port))
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            pass
+
+
+def run_wait(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "portdoctor", "wait", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TIME_WAIT bind rules are Linux's")
+def test_bindable_waits_out_time_wait_without_reuseaddr(procs: list[subprocess.Popen[str]]) -> None:
+    from portdoctor.find import sockets
+    from portdoctor.probe import can_bind
+
+    port, client_port = time_wait_on_a_port()
+    assert [s.state for s in sockets(port, ("tcp",))] == ["TIME_WAIT"]
+    assert can_bind(port, reuseaddr=False).error == "in-use"  # the plain bind fails over it
+    assert can_bind(port, reuseaddr=True).ok  # SO_REUSEADDR binds over it
+    # Nothing listens: free at once; with SO_REUSEADDR, bindable at once.
+    assert run_wait(str(port), "--free", "--timeout", "0").returncode == 0
+    out = run_wait(str(port), "--bindable", "--timeout", "0", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["until"] == "bindable"
+    # Without it: not bindable while the TIME_WAIT lasts...
+    out = run_wait(str(port), "--bindable", "--no-reuseaddr", "--timeout", "0.5")
+    assert out.returncode == 1
+    assert out.stderr == f"portdoctor: {port}/tcp not bindable after 0.5 s\n"
+    # ...and a waiter returns once it is gone.
+    w = waiter(str(port), "--bindable", "--no-reuseaddr", "--host", "127.0.0.1", "--timeout", "150")
+    procs.append(w)
+    assert w.poll() is None
+    end_time_wait(port, client_port)
+    out_text, err = w.communicate(timeout=180)
+    assert w.returncode == 0, err
+    assert out_text == f"{port}/tcp: bindable\n"
+    assert can_bind(port, host="127.0.0.1", reuseaddr=False).ok
+
+
+def test_bindable_returns_when_the_listener_closes(procs: list[subprocess.Popen[str]]) -> None:
+    port = free_port()
+    holder = start_listener(port, procs)
+    assert not wait(port, until="bindable", timeout=0)
+    assert not wait(port, until="bindable", timeout=0, host="127.0.0.1", reuseaddr=False)
+    w = waiter(str(port), "--bindable", "--timeout", "120")
+    procs.append(w)
+    assert w.poll() is None
+    assert holder.stdin is not None
+    holder.stdin.close()
+    out, err = w.communicate(timeout=150)
+    assert w.returncode == 0, err
+    assert out == f"{port}/tcp: bindable\n"
+
+
+def test_bindable_sees_a_listener_on_another_address() -> None:
+    """A listener on 127.0.0.1 blocks the wildcard bind but not one on another address."""
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+        assert not wait(port, until="bindable", timeout=0)
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.2", 0))
+        except OSError:
+            pytest.skip("no 127.0.0.2 on this machine")
+        assert wait(port, until="bindable", timeout=0, host="127.0.0.2")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--host", "127.0.0.1"],
+        ["--no-reuseaddr"],
+        ["--listening", "--host", "::1"],
+        ["--bindable", "--host", "nohost"],
+    ],
+)
+def test_bindable_bad_input(args: list[str]) -> None:
+    out = run_wait("8080", "--timeout", "0", *args)
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1
+
+
+def test_bindable_library_bad_input() -> None:
+    with pytest.raises(UsageError):
+        wait(8080, until="free", timeout=0, host="127.0.0.1")
+    with pytest.raises(UsageError):
+        wait(8080, until="listening", timeout=0, reuseaddr=False)
+    with pytest.raises(UsageError):
+        wait(8080, until="bindable", timeout=0, host="not an address")

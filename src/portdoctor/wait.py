@@ -1,4 +1,4 @@
-"""Wait until a port is free, or until something listens on it."""
+"""Wait until a port is free, until something listens on it, or until a real bind would succeed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from .errors import UsageError, parse_port
 
 FREE = "free"
 LISTENING = "listening"
+BINDABLE = "bindable"
+STATES = (FREE, LISTENING, BINDABLE)
 DEFAULT_INTERVAL = 0.1  # seconds between two looks at the kernel's socket table
 
 
@@ -18,6 +20,24 @@ def listening(port: int, protocol: str = "tcp") -> bool:
     return any(s.listening for s in sockets(port, (protocol,), all_netns=False))
 
 
+def bindable(port: int, protocol: str = "tcp", *, host: str | None = None, reuseaddr: bool = True) -> bool:
+    """True when a real bind of ``port`` would succeed now (portdoctor.probe.can_bind).
+
+    ``host`` None is every address: the IPv4 wildcard and the dual-stack IPv6 one (a machine
+    without IPv6 does not count against it). ``reuseaddr`` False is a server that does not set
+    SO_REUSEADDR: on Linux its bind fails while TIME_WAIT remnants of the port remain.
+    """
+    from .probe import ADDRESS_NOT_AVAILABLE, can_bind
+
+    if host is not None:
+        return can_bind(port, host=host, protocol=protocol, reuseaddr=reuseaddr).ok
+    for ipv6 in (False, True):
+        result = can_bind(port, protocol=protocol, ipv6=ipv6, reuseaddr=reuseaddr)
+        if not result.ok and not (ipv6 and result.error == ADDRESS_NOT_AVAILABLE):
+            return False
+    return True
+
+
 def wait(
     port: int,
     *,
@@ -25,24 +45,40 @@ def wait(
     timeout: float,
     protocol: str = "tcp",
     interval: float = DEFAULT_INTERVAL,
+    host: str | None = None,
+    reuseaddr: bool = True,
 ) -> bool:
-    """Poll until ``port`` is ``until`` ("free" or "listening"); False after ``timeout`` s.
+    """Poll until ``port`` is ``until`` ("free", "listening" or "bindable"); False after ``timeout`` s.
 
     "listening" means a LISTEN TCP socket, or a bound UDP socket, on the port (IPv4 or IPv6);
-    "free" means none. TIME_WAIT remnants and outgoing connections do not count.
+    "free" means none: TIME_WAIT remnants and outgoing connections do not count. "bindable"
+    means a real bind on ``host`` (with SO_REUSEADDR unless ``reuseaddr`` is False) succeeds:
+    see :func:`bindable`. ``host`` and ``reuseaddr`` only apply to "bindable".
     ``timeout`` 0 looks once.
     """
     port = parse_port(port)
-    if until not in (FREE, LISTENING):
-        raise UsageError(f"invalid state {until!r}: expected 'free' or 'listening'")
+    if until not in STATES:
+        raise UsageError(f"invalid state {until!r}: expected 'free', 'listening' or 'bindable'")
     if protocol not in ("tcp", "udp"):
         raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
     if not timeout >= 0:  # also rejects NaN
         raise UsageError(f"invalid timeout {timeout!r}: expected a number of seconds >= 0")
+    if until == BINDABLE:
+        if host is not None:
+            from .probe import can_bind
+
+            can_bind(0, host=host, protocol=protocol)  # raises UsageError for a host that is no address
+    elif host is not None or not reuseaddr:
+        raise UsageError("a host and reuseaddr=False only apply to waiting until 'bindable'")
     want = until == LISTENING
     deadline = time.monotonic() + timeout
     while True:
-        if listening(port, protocol) == want:
+        reached = (
+            bindable(port, protocol, host=host, reuseaddr=reuseaddr)
+            if until == BINDABLE
+            else (listening(port, protocol) == want)
+        )
+        if reached:
             return True
         left = deadline - time.monotonic()
         if left <= 0:

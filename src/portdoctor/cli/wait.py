@@ -1,4 +1,4 @@
-"""``portdoctor wait PORT``: wait until the port is free (or listening); exit 1 on timeout."""
+"""``portdoctor wait PORT``: wait until the port is free (or listening, or bindable); exit 1 on timeout."""
 
 from __future__ import annotations
 
@@ -42,6 +42,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         const="listening",
         help="until something listens",
     )
+    state.add_argument(
+        "--bindable",
+        dest="until",
+        action="store_const",
+        const="bindable",
+        help="until a real bind would succeed (also waits out TIME_WAIT with --no-reuseaddr)",
+    )
+    p.add_argument("--host", metavar="ADDR", help="with --bindable: the address to bind (default: all)")
+    p.add_argument(
+        "--no-reuseaddr",
+        dest="reuseaddr",
+        action="store_false",
+        help="with --bindable: bind without SO_REUSEADDR, as a server that does not set it",
+    )
     p.add_argument(
         "--timeout",
         type=seconds_arg,
@@ -52,18 +66,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     add_json(p)
-    p.set_defaults(run=run, until="free")
+    p.set_defaults(run=run, until="free", host=None, reuseaddr=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Wait; exit 0 when the state is reached, 1 on timeout."""
     import time
 
+    from ..errors import UsageError
     from ..wait import wait
 
     protocol = "udp" if args.udp else "tcp"
+    if args.until != "bindable" and (args.host is not None or not args.reuseaddr):
+        raise UsageError("--host and --no-reuseaddr go with --bindable")
     started = time.monotonic()
-    reached = wait(args.port, until=args.until, timeout=args.timeout, protocol=protocol)
+    reached = wait(
+        args.port,
+        until=args.until,
+        timeout=args.timeout,
+        protocol=protocol,
+        host=args.host,
+        reuseaddr=args.reuseaddr,
+    )
     waited = round(time.monotonic() - started, 3)
     if args.json:
         from ..render import print_json

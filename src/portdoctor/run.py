@@ -1,0 +1,471 @@
+"""Start a command on a port that is free: decide the port, settle a conflict, run, explain.
+
+``portdoctor run --port 3000 -- npm start`` checks port 3000 before ``npm start`` runs; when it is
+busy it fails with the diagnosis, frees it, or moves to the next free port (``--on-busy``). The
+command gets the port in ``$PORT`` and wherever its arguments say ``{port}``. It runs with our
+stdin and stdout untouched; its stderr goes through a pipe to ours (live), and when it exits
+non-zero with a bind error in that output, the port it names is diagnosed.
+
+Signals (INT, TERM, HUP, QUIT, USR1, USR2, WINCH) sent to portdoctor are passed on to the
+command; portdoctor itself waits for the command and returns its exit status (128+N when a
+signal N killed it, as a shell does). Signals the terminal sends to its whole foreground group
+(Ctrl-C, Ctrl-\\, a resize) already reach the command, so they are not sent a second time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from .errors import ExitStatus, PortdoctorError, UsageError, parse_port
+from .record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from .explain import BindError
+    from .model import Diagnosis
+
+ASK = "ask"
+FREE = "free"
+NEXT = "next"
+FAIL = "fail"
+ON_BUSY = (ASK, FREE, NEXT, FAIL)
+
+#: How much of the command's stderr is kept to look for a bind error after it exits.
+TAIL_BYTES = 64 * 1024
+#: Signals passed on to the command.
+FORWARDED = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
+    if hasattr(signal, name)
+)
+#: Signals a terminal sends to its whole foreground process group (the command included).
+_TTY_SIGNALS = frozenset(
+    getattr(signal, name) for name in ("SIGINT", "SIGQUIT", "SIGWINCH") if hasattr(signal, name)
+)
+_SI_KERNEL = 0x80  # Linux si_code of a signal the kernel (the tty driver) generated
+# Exit statuses of a command that could not be started, as POSIX shells use them.
+NOT_EXECUTABLE = 126
+NOT_FOUND = 127
+
+
+class PortBusy(PortdoctorError):
+    """The port is in use and ``--on-busy`` said not to take it (exit 1)."""
+
+    exit_status = ExitStatus.IN_USE
+
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None) -> None:
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+class CommandNotStarted(PortdoctorError):
+    """The command does not exist or cannot be executed (exit 127 or 126, like a shell)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.exit_status = status
+
+
+class Choice(Record):
+    """The port a command will run on, where it came from, and what was done to get it."""
+
+    __slots__ = ("port", "protocol", "source", "action", "notes")
+    port: int
+    protocol: str
+    source: str  # "port" (--port), "name" (the registry), "env" ($PORT) or "picked"
+    action: str | None  # None, or "freed" / "next" when the first port was busy
+    notes: tuple[str, ...]
+
+    def __init__(
+        self,
+        port: int,
+        protocol: str,
+        source: str,
+        action: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self._fill(locals())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "port": self.port,
+            "protocol": self.protocol,
+            "source": self.source,
+            "action": self.action,
+            "notes": list(self.notes),
+        }
+
+
+class Outcome(Record):
+    """How the command ended: its exit status, and the bind error its stderr showed, if any."""
+
+    __slots__ = ("status", "signal", "stderr_tail")
+    status: int  # the exit code, or 128+N when signal N killed it
+    signal: int | None
+    stderr_tail: bytes  # the last TAIL_BYTES of its stderr (empty when not captured)
+
+    def __init__(self, status: int, signal: int | None, stderr_tail: bytes = b"") -> None:
+        self._fill(locals())
+
+
+# --- the port ----------------------------------------------------------------------------------
+
+
+def busy(port: int, protocol: str = "tcp", host: str | None = None) -> bool:
+    """True when a server binding ``port`` (with SO_REUSEADDR, as most do) would get EADDRINUSE.
+
+    ``host`` None is every address: the IPv4 wildcard and the dual-stack IPv6 one. TIME_WAIT
+    remnants do not make a port busy here (SO_REUSEADDR binds over them).
+    """
+    from .probe import IN_USE, can_bind
+
+    if host is not None:
+        return can_bind(port, host=host, protocol=protocol).error == IN_USE
+    return any(can_bind(port, protocol=protocol, ipv6=v6).error == IN_USE for v6 in (False, True))
+
+
+def initial_port(
+    *,
+    port: int | None = None,
+    name: str | None = None,
+    protocol: str = "tcp",
+    env: Mapping[str, str] | None = None,
+) -> Choice:
+    """The port asked for: ``port``, the registry's port for ``name``, ``$PORT``, or a free one."""
+    if port is not None and name is not None:
+        raise UsageError("give --port or --name, not both")
+    if port is not None:
+        return Choice(parse_port(port), protocol, "port")
+    from .pick import pick
+
+    if name is not None:
+        p = pick(name=name, protocol=protocol)
+        return Choice(p.port, protocol, "name", notes=p.notes)
+    env = os.environ if env is None else env
+    text = env.get("PORT", "").strip()
+    if text:
+        return Choice(parse_port(text, what="$PORT"), protocol, "env")
+    p = pick(protocol=protocol)
+    return Choice(p.port, protocol, "picked", notes=p.notes)
+
+
+def settle(
+    choice: Choice,
+    on_busy: str = ASK,
+    *,
+    host: str | None = None,
+    command: Sequence[str] = (),
+    ask: Callable[[Diagnosis, int | None], str] | None = None,
+    ask_kill: Callable[[str], bool] | None = None,
+) -> Choice:
+    """Return ``choice`` when its port is free; else do what ``on_busy`` says.
+
+    ``ask`` (for ``on_busy`` "ask") gets the diagnosis and the next free port and returns
+    "free", "next" or "fail"; without it "ask" is "fail". "fail" raises PortBusy (exit 1);
+    "free" uses the safe free (FreeRefused: exit 3; a port it could not free: PortBusy);
+    "next" moves to the closest free port above (or below) it.
+    """
+    if on_busy not in ON_BUSY:
+        raise UsageError(f"invalid --on-busy {on_busy!r}: expected one of {', '.join(ON_BUSY)}")
+    port, protocol = choice.port, choice.protocol
+    if not busy(port, protocol, host):
+        return choice
+    from .diagnose import why
+
+    d = why(port, protocol, host=host, reuseaddr=True, command=tuple(command))
+    summary = _summary(d)
+    action = on_busy
+    if action == ASK:
+        action = FAIL if ask is None else ask(d, _next_port(port, protocol))
+    if action == FAIL:
+        raise PortBusy(f"port {port}/{protocol} is busy: {summary}", d)
+    if action == NEXT:
+        new = _next_port(port, protocol)
+        if new is None:
+            raise PortBusy(f"port {port}/{protocol} is busy and no free port is near it: {summary}", d)
+        note = f"port {port}/{protocol} is busy: {summary} Using {new} instead."
+        return choice.replace(port=new, action=NEXT, notes=(*choice.notes, note))
+    if action == FREE:
+        from .free import free
+
+        result = free(port, protocol=protocol, ask=ask_kill)
+        if not result.freed or busy(port, protocol, host):
+            raise PortBusy(f"could not free port {port}/{protocol}: {result.summary or summary}", d)
+        note = f"freed port {port}/{protocol}; it was busy: {summary}"
+        return choice.replace(action=FREE, notes=(*choice.notes, note))
+    raise UsageError(f"invalid choice {action!r}")
+
+
+def _summary(d: Diagnosis) -> str:
+    """The diagnosis in one sentence (not escaped)."""
+    if d.cause is not None:
+        return d.cause.summary
+    return f"Port {d.port}/{d.protocol} is in use."
+
+
+def _next_port(port: int, protocol: str) -> int | None:
+    from .pick import NoFreePort, pick
+
+    try:
+        return pick(near=min(port + 1, 65535), protocol=protocol).port
+    except NoFreePort:
+        return None
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def command_line(argv: Sequence[str], port: int) -> list[str]:
+    """``argv`` with every ``{port}`` replaced by the port."""
+    text = str(port)
+    return [a.replace("{port}", text) for a in argv]
+
+
+def environment(port: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The command's environment: ours (or ``base``) with ``PORT`` set."""
+    env = dict(os.environ if base is None else base)
+    env["PORT"] = str(port)
+    return env
+
+
+def execute(argv: Sequence[str], env: Mapping[str, str], *, capture_stderr: bool = True) -> Outcome:
+    """Run ``argv`` (no shell), forward signals to it, return how it ended.
+
+    stdin and stdout are inherited untouched; with ``capture_stderr`` its stderr is copied live
+    to ours through a pipe, and the last TAIL_BYTES are kept in the Outcome.
+    """
+    if not argv:
+        raise UsageError("no command to run: give it after '--', e.g. portdoctor run -- npm start")
+    if hasattr(signal, "sigtimedwait") and hasattr(os, "posix_spawnp"):
+        return _execute_sigwait(list(argv), dict(env), capture_stderr)
+    return _execute_handlers(list(argv), dict(env), capture_stderr)  # pragma: no cover - not Linux
+
+
+def _not_started(argv: Sequence[str], exc: OSError) -> CommandNotStarted:
+    from .render import escape
+
+    if isinstance(exc, FileNotFoundError):
+        return CommandNotStarted(f"{escape(argv[0])}: command not found", NOT_FOUND)
+    return CommandNotStarted(f"{escape(argv[0])}: {exc.strerror or exc}", NOT_EXECUTABLE)
+
+
+def _status(wait_status: int) -> tuple[int, int | None]:
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        return 128 + sig, sig
+    return os.waitstatus_to_exitcode(wait_status), None
+
+
+class _Tee:
+    """Copies a pipe to our stderr as it comes, keeping the last TAIL_BYTES."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.tail = bytearray()
+        self.thread = threading.Thread(target=self._copy, name="portdoctor-run-stderr", daemon=True)
+        self.thread.start()
+
+    def _copy(self) -> None:
+        out: int | None = 2
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            if out is not None:
+                try:
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(out, view) :]
+                except OSError:
+                    out = None  # our stderr went away: keep draining so the command never blocks
+            self.tail += chunk
+            if len(self.tail) > TAIL_BYTES:
+                del self.tail[: len(self.tail) - TAIL_BYTES]
+
+    def finish(self, timeout: float = 2.0) -> bytes:
+        """The tail, once the pipe is closed (or ``timeout`` s after the command exited).
+
+        A background process the command left behind may keep the pipe open; we stop waiting
+        for it, and it loses its stderr when portdoctor exits.
+        """
+        self.thread.join(timeout)
+        return bytes(self.tail)
+
+
+def _execute_sigwait(argv: list[str], env: dict[str, str], capture: bool) -> Outcome:
+    """Linux: block the signals, spawn, take them with sigtimedwait (which tells who sent them)."""
+    watched = {*FORWARDED, signal.SIGCHLD}
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, watched)
+    read_fd = write_fd = -1
+    tee = None
+    try:
+        actions: list[tuple[Any, ...]] = []
+        if capture:
+            read_fd, write_fd = os.pipe()
+            actions.append((os.POSIX_SPAWN_DUP2, write_fd, 2))
+        defaults = [s for s in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None)) if s is not None]
+        try:
+            pid = os.posix_spawnp(
+                argv[0], argv, env, file_actions=actions, setsigmask=old_mask, setsigdef=defaults
+            )
+        except OSError as exc:
+            raise _not_started(argv, exc) from None
+        if capture:
+            os.close(write_fd)
+            write_fd = -1
+            tee = _Tee(read_fd)  # created with the signals blocked: they never land in its thread
+        wait_status = _wait_forwarding(pid, watched)
+        status, sig = _status(wait_status)
+        tail = tee.finish() if tee is not None else b""
+        return Outcome(status, sig, tail)
+    finally:
+        if write_fd >= 0:
+            os.close(write_fd)
+        # Take what is pending (a second Ctrl-C...) before unblocking, so it does not hit us.
+        while signal.sigtimedwait(watched, 0) is not None:
+            pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        if read_fd >= 0 and (tee is None or not tee.thread.is_alive()):
+            os.close(read_fd)
+
+
+def _wait_forwarding(pid: int, watched: set[int]) -> int:
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return wait_status
+        info = signal.sigtimedwait(watched, 1.0)
+        if info is None or info.si_signo == signal.SIGCHLD:
+            continue
+        if info.si_signo in _TTY_SIGNALS and info.si_code == _SI_KERNEL:
+            continue  # the terminal sent it to the command as well
+        try:
+            os.kill(pid, info.si_signo)
+        except ProcessLookupError:  # pragma: no cover - it exited; waitpid collects it next
+            pass
+
+
+def _execute_handlers(argv: list[str], env: dict[str, str], capture: bool) -> Outcome:  # pragma: no cover
+    """Elsewhere: Python signal handlers pass signals on; terminal ones are not sent twice."""
+    import subprocess
+
+    try:
+        proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE if capture else None)
+    except OSError as exc:
+        raise _not_started(argv, exc) from None
+    tee = _Tee(os.dup(proc.stderr.fileno())) if capture and proc.stderr is not None else None
+    if proc.stderr is not None:
+        proc.stderr.close()
+
+    def forward(signo: int, frame: object) -> None:
+        if signo in _TTY_SIGNALS and _foreground():
+            return  # the terminal sent it to the command as well
+        if proc.returncode is None:
+            try:
+                proc.send_signal(signo)
+            except OSError:
+                pass
+
+    previous = {}
+    for s in FORWARDED:
+        try:
+            previous[s] = signal.signal(s, forward)
+        except (OSError, ValueError):
+            pass
+    try:
+        while True:
+            try:
+                code = proc.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    sig = -code if code < 0 else None
+    tail = tee.finish() if tee is not None else b""
+    if tee is not None and not tee.thread.is_alive():
+        os.close(tee.fd)
+    return Outcome(128 + sig if sig else code, sig, tail)
+
+
+def _foreground() -> bool:  # pragma: no cover - used off Linux
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def bind_failure(
+    outcome: Outcome, argv: Sequence[str], protocol: str = "tcp", port: int | None = None
+) -> tuple[BindError | None, Diagnosis | None]:
+    """The bind error in a failed command's stderr and the diagnosis of its port (or Nones).
+
+    The port is the one the error names; when it names none (Python's ``OSError: [Errno 98]
+    Address already in use``), a port number in ``argv`` that is busy now, else ``port`` (the
+    one the command was given).
+    """
+    if outcome.status == 0 or not outcome.stderr_tail:
+        return None, None
+    from .explain import parse_bind_error
+
+    error = parse_bind_error(outcome.stderr_tail.decode("utf-8", "replace"))
+    if error is None:
+        return None, None
+    target = error.port
+    if target is None:
+        target = next((p for p in _ports_in(argv) if busy(p, protocol)), port)
+    if target is None:
+        return error, None
+    import dataclasses
+
+    from .diagnose import why
+
+    try:
+        return dataclasses.replace(error, port=target), why(target, protocol, command=tuple(argv))
+    except PortdoctorError:
+        return error, None
+
+
+def _ports_in(argv: Sequence[str]) -> list[int]:
+    """Port numbers in a command line: ``8080``, ``--port=8080``, ``:8080``, ``0.0.0.0:8080``."""
+    import re
+
+    found: list[int] = []
+    for arg in argv[1:]:
+        for m in re.finditer(r"(?:^|[=:])(\d{1,5})$", arg):
+            value = int(m.group(1))
+            if 1 <= value <= 65535 and value not in found:
+                found.append(value)
+    return found
+
+
+def interactive() -> bool:
+    """True when both stdin and stderr are terminals (a question can be asked)."""
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+__all__ = [
+    "ASK", "FAIL", "FREE", "NEXT", "ON_BUSY", "Choice", "CommandNotStarted", "Outcome", "PortBusy",
+    "bind_failure", "busy", "command_line", "environment", "execute", "initial_port", "interactive",
+    "settle",
+]  # fmt: skip
