@@ -6,6 +6,8 @@ The library API the ``portdoctor`` command is a thin layer over::
     d = portdoctor.why(3000)          # Diagnosis: sockets, holders, cause, actions
     portdoctor.listening()            # every listener with its holder
     portdoctor.in_use(3000)           # a fast yes/no from the kernel's socket table
+    portdoctor.free(3000)             # the safe stop, verified
+    portdoctor.pick(near=3000)        # a free port that is safe to use
 
 Names are imported lazily so that ``import portdoctor`` stays cheap.
 """
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from .errors import PortdoctorError, RefusedError, RegistryError, UsageError
     from .explain import BindError, parse_bind_error
     from .find import Finding, find, in_use, sockets
+    from .free import FreeResult, free
     from .listing import Listener, listening
     from .model import Action, Cause, Diagnosis, Hidden, Holder, ProcessRef, Project, Socket
     from .pick import Pick, pick
@@ -60,6 +63,8 @@ _LAZY = {
     "Registry": "registry",
     "Reservation": "registry",
     "wait": "wait",
+    "free": "free",
+    "FreeResult": "free",
 }
 
 __all__ = [
@@ -69,6 +74,7 @@ __all__ = [
     "Cause",
     "Diagnosis",
     "Finding",
+    "FreeResult",
     "Hidden",
     "Holder",
     "Listener",
@@ -87,6 +93,7 @@ __all__ = [
     "bind_or_explain",
     "can_bind",
     "find",
+    "free",
     "in_use",
     "listen_or_explain",
     "listening",

@@ -790,3 +790,8 @@ def free(
 
 
 __all__ = ["FreeRefused", "FreeResult", "Plan", "Step", "Target", "execute", "free", "pin", "plan"]
+
+
+from .record import callable_module  # noqa: E402
+
+callable_module(__name__, "free")

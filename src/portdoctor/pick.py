@@ -220,3 +220,8 @@ def pick(
             notes.append(f"{exc}; picked without the registry")
     port = search(near=near, range=rng, protocol=protocol, exclude=taken)
     return Pick(port, protocol, FREE, notes=tuple(notes))
+
+
+from .record import callable_module  # noqa: E402
+
+callable_module(__name__, "pick")

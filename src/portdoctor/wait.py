@@ -84,3 +84,8 @@ def wait(
         if left <= 0:
             return False
         time.sleep(min(max(interval, 0.01), left))
+
+
+from .record import callable_module  # noqa: E402
+
+callable_module(__name__, "wait")
