@@ -356,3 +356,22 @@ def ss_holders(port: int, args: Sequence[str] = ("-Htlnp",)) -> set[int] | None:
         [tool, *args, f"sport = :{port}"], capture_output=True, text=True, timeout=120, check=True
     ).stdout
     return {int(m) for m in re.findall(r"pid=(\d+)", out)}
+
+
+def leave_time_wait() -> int:
+    """Make a real TIME_WAIT remnant on 127.0.0.1 (the server closes first) and return its port."""
+    import socket
+
+    from infra import wait_until
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    port: int = srv.getsockname()[1]
+    cli = socket.create_connection(("127.0.0.1", port), timeout=30)
+    conn, _ = srv.accept()
+    conn.close()  # the server side closes first: its end goes to TIME_WAIT
+    wait_until(lambda: cli.recv(1) == b"", message="the client to see EOF")
+    cli.close()
+    srv.close()
+    return port

@@ -18,7 +18,7 @@ import pytest
 
 from infra import free_port
 from portdoctor.cli import COMMANDS
-from servers import Servers, python_for, setpriv
+from servers import Servers, leave_time_wait, python_for, setpriv
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 TIMEOUT = 120
@@ -193,20 +193,8 @@ def test_why_ipv6_only_json(servers: Servers) -> None:
 
 
 def test_why_time_wait_json() -> None:
-    import socket
 
-    from infra import wait_until
-
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen()
-    port = srv.getsockname()[1]
-    cli = socket.create_connection(("127.0.0.1", port), timeout=30)
-    conn, _ = srv.accept()
-    conn.close()
-    wait_until(lambda: cli.recv(1) == b"", message="EOF")
-    cli.close()
-    srv.close()
+    port = leave_time_wait()
     r = pd("why", str(port), "--json")
     assert r.returncode == 0  # only a remnant: a new listener can bind (with SO_REUSEADDR)
     d = json.loads(r.stdout)

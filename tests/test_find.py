@@ -13,7 +13,7 @@ import pytest
 import portdoctor.find as finder
 from infra import free_port, holders, wait_until
 from portdoctor.model import Holder, Socket
-from servers import Servers, ss_holders
+from servers import Servers, leave_time_wait, ss_holders
 
 
 def listeners(finding: finder.Finding) -> list[Socket]:
@@ -213,16 +213,7 @@ def test_own_process_sockets_count() -> None:
 
 
 def test_time_wait_has_no_holder() -> None:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen()
-    port = srv.getsockname()[1]
-    cli = socket.create_connection(("127.0.0.1", port), timeout=30)
-    conn, _ = srv.accept()
-    conn.close()  # the server side closes first: its end goes to TIME_WAIT
-    wait_until(lambda: cli.recv(1) == b"", message="the client to see EOF")
-    cli.close()
-    srv.close()
+    port = leave_time_wait()
 
     def time_wait() -> list[Socket]:
         return [s for s in finder.find(port).sockets if s.state == "TIME_WAIT" and s.port == port]

@@ -13,7 +13,7 @@ import pytest
 
 import portdoctor.find as finder
 from infra import free_port, wait_until
-from servers import Servers
+from servers import Servers, leave_time_wait
 
 if not sys.platform.startswith("linux"):
     pytest.skip("Linux back-end", allow_module_level=True)
@@ -79,16 +79,7 @@ def test_netlink_and_proc_agree_udp(servers: Servers) -> None:
 
 
 def test_netlink_and_proc_agree_on_time_wait() -> None:
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen()
-    port = srv.getsockname()[1]
-    cli = socket.create_connection(("127.0.0.1", port), timeout=30)
-    conn, _ = srv.accept()
-    conn.close()
-    wait_until(lambda: cli.recv(1) == b"", message="EOF")
-    cli.close()
-    srv.close()
+    port = leave_time_wait()
     netlink, proc = both(port, ("tcp",))
     assert netlink == proc
     assert any(k[4] == "TIME_WAIT" and k[6] == 0 for k in netlink)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_json, port_arg
+from .common import add_json, port_arg, seconds_arg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -10,19 +10,6 @@ if TYPE_CHECKING:
 
     from ..free import FreeResult
     from ..render import Painter
-
-
-def _seconds(text: str) -> float:
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected a number of seconds >= 0")
-    return value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +32,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="send SIGKILL if SIGTERM is not enough; also stop other users' processes and services",
     )
     p.add_argument(
-        "--timeout", type=_seconds, default=5.0, metavar="S", help="seconds to wait for the port (default 5)"
+        "--timeout",
+        type=seconds_arg,
+        default=5.0,
+        metavar="S",
+        help="seconds to wait for the port (default 5)",
     )
     p.add_argument("--dry-run", action="store_true", help="show the plan, touch nothing")
     p.add_argument("-y", "--yes", action="store_true", help="send SIGKILL when needed without asking")

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-from .common import add_json, port_arg
+from .common import add_json, port_arg, seconds_arg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-
-
-def seconds_arg(text: str) -> float:
-    """argparse type for a timeout in seconds."""
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected a number of seconds >= 0")
-    return value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

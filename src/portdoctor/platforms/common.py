@@ -48,3 +48,20 @@ class ProcessFacts(Record):
         kernel_thread: bool = False,
     ) -> None:
         self._fill(locals())
+
+
+_USERS: dict[int, str | None] = {}
+
+
+def posix_username(uid: int | None) -> str | None:
+    """The login name of ``uid`` from the password database (cached), or None."""
+    if uid is None:
+        return None
+    if uid not in _USERS:
+        import pwd
+
+        try:
+            _USERS[uid] = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            _USERS[uid] = None
+    return _USERS[uid]

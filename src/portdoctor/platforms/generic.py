@@ -24,7 +24,7 @@ import zlib
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from ..model import LISTEN, TCP, UDP, UNCONN, Hidden, Socket
-from .common import ProcessFacts
+from .common import ProcessFacts, posix_username
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -284,21 +284,9 @@ def _uid_of(pid: int) -> int | None:
     return _UIDS[pid]
 
 
-_USERS: dict[int, str | None] = {}
-
-
 def username(uid: int | None) -> str | None:
     """The login name of ``uid`` (cached), or None (always None on Windows: no uids there)."""
-    if uid is None or WINDOWS:
-        return None
-    if uid not in _USERS:
-        import pwd
-
-        try:
-            _USERS[uid] = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            _USERS[uid] = None
-    return _USERS[uid]
+    return None if WINDOWS else posix_username(uid)
 
 
 def _ask(fn: object, default: object = None) -> object:

@@ -19,7 +19,7 @@ import struct
 import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, Socket
-from .common import ProcessFacts
+from .common import ProcessFacts, posix_username
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -485,21 +485,9 @@ def _hidden(s: Socket, denied: Sequence[int], privileged: bool) -> Hidden:
     )
 
 
-_USERS: dict[int, str | None] = {}
-
-
 def username(uid: int | None) -> str | None:
     """The login name of ``uid`` (cached), or None."""
-    if uid is None:
-        return None
-    if uid not in _USERS:
-        import pwd
-
-        try:
-            _USERS[uid] = pwd.getpwuid(uid).pw_name
-        except KeyError:
-            _USERS[uid] = None
-    return _USERS[uid]
+    return posix_username(uid)
 
 
 # --- process facts --------------------------------------------------------------------------
