@@ -491,3 +491,37 @@ def test_bare_negative_port_says_port(bad: str) -> None:
     r = pd(bad)
     one_clean_error(r)
     assert "invalid port" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["why", "3000"],
+        ["why", "3000", "--json"],
+        ["why", "--udp", "53", "-v"],
+        ["why", "8080", "--host", "127.0.0.1", "--ipv6", "--no-reuseaddr"],
+        ["why", "8080", "--reuseaddr", "--verbose", "--json"],
+        ["check", "3000"],
+        ["check", "3000", "-q", "--udp"],
+        ["check", "--json", "443", "--host", "::1", "--quiet", "--ipv6", "--reuseaddr"],
+    ],
+)
+def test_plain_parse_matches_argparse(argv: list[str]) -> None:
+    """The argparse-free fast path gives exactly the namespace argparse gives."""
+    from portdoctor.cli import _fast_args
+    from portdoctor.cli.parser import build_parser
+
+    fast = _fast_args(argv)
+    assert fast is not None, "this command line should take the fast path"
+    slow = build_parser(argv[0]).parse_args(argv)
+    assert vars(fast) == vars(slow)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["why", "3000", "--js"], ["why", "abc"], ["why", "70000"], ["why", "--host=::1", "80"], ["why"], ["ls"]],
+)
+def test_plain_parse_leaves_the_rest_to_argparse(argv: list[str]) -> None:
+    from portdoctor.cli import _fast_args
+
+    assert _fast_args(argv) is None

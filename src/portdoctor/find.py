@@ -10,6 +10,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .platforms.common import ProcessFacts
+
 
 class Finding(Record):
     """The sockets on a port, the processes holding them, and what we could not see."""
@@ -53,7 +55,6 @@ def find(port: int | None, protocols: Sequence[str] = (TCP,), *, listening_only:
     """Sockets on ``port`` with the full facts of every process holding them."""
     pids = platform.all_pids()
     found = platform.sockets(port, protocols, listening_only=listening_only, pids=pids)
-    found = [s for s in found if s.inode or s.state == "TIME_WAIT" or not listening_only]
     with_holders, hidden, unreadable = platform.attach_holders(found, pids)
     return Finding(
         sockets=tuple(sorted(with_holders, key=_order)),
@@ -74,10 +75,10 @@ def _holders(found: Sequence[Socket]) -> tuple[Holder, ...]:
     for s in found:
         for pid in s.holders:
             inodes.setdefault(pid, []).append(s.inode)
-    cache: dict[int, object] = {}
+    cache: dict[int, ProcessFacts | None] = {}
     out = []
     for pid in sorted(inodes):
-        h = holder(pid, inodes[pid], cache=cache)  # type: ignore[arg-type]
+        h = holder(pid, inodes[pid], cache=cache)
         if h is not None:
             out.append(h)
     return tuple(out)

@@ -24,9 +24,6 @@ COMMANDS = (
     "pick", "wait", "run", "registry", "reserve", "release", "reservations",
 )  # fmt: skip
 
-__version__ = "0.1.0"
-
-
 def _normalise(argv: list[str]) -> list[str]:
     """'portdoctor' -> 'ls'; 'portdoctor 3000 ...' -> 'why 3000 ...'."""
     # A negative number is a (bad) port, not a flag: 'portdoctor -1' must say so.
@@ -35,7 +32,7 @@ def _normalise(argv: list[str]) -> list[str]:
         return argv
     if first is None:
         return ["ls", *argv]
-    if first in COMMANDS or first in ALIASES:
+    if first in COMMANDS:
         return argv
     return ["why", *argv]
 
@@ -76,10 +73,6 @@ def _fast_args(argv: list[str]) -> Any:
     from types import SimpleNamespace
 
     return SimpleNamespace(command=argv[0], port=port, run=module.run, **values)
-
-
-# Extra names a command module may register (e.g. 'registry' for 'reservations').
-ALIASES: set[str] = set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,8 +6,9 @@ import argparse
 import os
 from importlib import import_module
 
+from .. import __version__
 from ..errors import ExitStatus
-from . import COMMANDS, __version__
+from . import COMMANDS
 
 
 def _width() -> int:
