@@ -139,8 +139,13 @@ ANNOTATORS = ("privileged", "reserved")
 
 def detect(ctx: Context) -> Cause | None:
     """Ask each detector in order; the first cause found wins (None: the port is simply free)."""
+    from .gates import GATES
+
     cause: Cause | None = None
     for name in ORDER:
+        gate = GATES.get(name)
+        if gate is not None and not gate(ctx):
+            continue  # no holder could match: don't pay for importing it
         try:
             module = import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -6,6 +6,7 @@ import re
 
 from ..model import Action, Cause
 from .actions import pick_action
+from .gates import docker_evidence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,10 +41,7 @@ def _q(text: str) -> str:
 
 def detect(ctx: Context) -> Cause | None:
     """docker-proxy, the engine, or a host-network container holds the port."""
-    from ..managers import DOCKER_ENGINE_NAMES, DOCKER_PROXY_NAMES
-
-    names = DOCKER_ENGINE_NAMES | DOCKER_PROXY_NAMES
-    if not any(h.name in names or container_id_of(h) for h in ctx.holders):
+    if not docker_evidence(ctx):
         return None  # no evidence: don't pay for the engine client
     from ..managers import docker as engine
 

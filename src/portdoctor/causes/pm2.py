@@ -7,22 +7,13 @@ import shlex
 
 from ..model import Action, Cause
 from .actions import pick_action
+from .gates import pm2_evidence
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..managers.pm2 import App
     from ..model import Holder
     from . import Context
-
-
-def _may_be_pm2(ctx: Context, h: Holder) -> bool:
-    """Cheap evidence: the holder or a parent looks like PM2's daemon, or PM2 set its environment."""
-    from ..managers import may_be_pm2_daemon
-
-    if may_be_pm2_daemon(h.name, h.cmdline) or any(may_be_pm2_daemon(p.name, p.cmdline) for p in h.parents):
-        return True
-    env = ctx.environ(h.pid) or {}
-    return "pm_id" in env and "PM2_HOME" in env
 
 
 def _daemon_of(ctx: Context, h: Holder) -> tuple[int, str, int | None] | None:
@@ -101,7 +92,7 @@ def match(apps: list[App], port: int, app_pids: set[int], daemon_holds: bool) ->
 
 def detect(ctx: Context) -> Cause | None:
     """A holder is PM2's God Daemon or runs under it."""
-    if not any(_may_be_pm2(ctx, h) for h in ctx.holders):
+    if not pm2_evidence(ctx):
         return None  # no evidence: don't pay for the PM2 client
     from ..managers import pm2
 

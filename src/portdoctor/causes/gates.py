@@ -1,0 +1,90 @@
+"""Cheap pre-tests that spare importing a detector when no holder could match it.
+
+Importing a detector costs ~0.3-2 ms (its module, its regexes, its manager's client); on a plain
+dev server most of them would only say "not me". Each gate here is a *necessary* condition of
+its detector (a superset of what the detector itself checks, using names, parent chains and
+cgroup paths already in the Finding), so skipping a detector whose gate is false never loses a
+cause. Detectors without a gate are always asked.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..model import Holder
+    from . import Context
+
+
+def _windows(ctx: Context) -> bool:
+    return sys.platform == "win32"
+
+
+def _macos(ctx: Context) -> bool:
+    return sys.platform == "darwin"
+
+
+def docker_evidence(ctx: Context) -> bool:
+    """docker-proxy, the engine, or a process in a container (cgroup or containerd shim)."""
+    from ..managers import DOCKER_ENGINE_NAMES, DOCKER_PROXY_NAMES
+
+    names = DOCKER_ENGINE_NAMES | DOCKER_PROXY_NAMES
+    for h in ctx.holders:
+        if h.name in names or (h.cgroup and "docker" in h.cgroup):
+            return True
+        if any(p.name.startswith("containerd-shim") for p in h.parents):
+            return True
+    return False
+
+
+def pm2_evidence(ctx: Context) -> bool:
+    """PM2's God Daemon holds the port or is an ancestor, or PM2 set the holder's environment."""
+    from ..managers import may_be_pm2_daemon
+
+    for h in ctx.holders:
+        if may_be_pm2_daemon(h.name, h.cmdline) or any(
+            may_be_pm2_daemon(p.name, p.cmdline) for p in h.parents
+        ):
+            return True
+        env = ctx.environ(h.pid) or {}
+        if "pm_id" in env and "PM2_HOME" in env:
+            return True
+    return False
+
+
+def _mentions(h: Holder, word: str) -> bool:
+    return any(word in p.name or any(word in a for a in p.cmdline) for p in h.parents)
+
+
+def _supervisord(ctx: Context) -> bool:
+    """supervisord is an ancestor of a holder."""
+    return any(_mentions(h, "supervisord") for h in ctx.holders)
+
+
+def _systemd(ctx: Context) -> bool:
+    """systemd holds the socket, or a holder's cgroup file names a .service unit."""
+    for h in ctx.holders:
+        if "systemd" in h.name or (h.cmdline and "systemd" in h.cmdline[0]):
+            return True
+        if h.cgroup and ".service" in h.cgroup:
+            return True
+        try:
+            with open(f"/proc/{h.pid}/cgroup", encoding="utf-8", errors="replace") as fh:
+                if ".service" in fh.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+GATES: dict[str, Callable[[Context], bool]] = {
+    "windows": _windows,
+    "macos": _macos,
+    "docker": docker_evidence,
+    "pm2": pm2_evidence,
+    "supervisord": _supervisord,
+    "systemd": _systemd,
+}

@@ -1,0 +1,85 @@
+"""The gates that spare importing detectors: true whenever their detector could match."""
+
+from __future__ import annotations
+
+import sys
+
+from portdoctor.causes import Context
+from portdoctor.causes.gates import GATES
+from portdoctor.find import Finding
+from portdoctor.model import Holder, ProcessRef, Socket
+
+# A pid no process has (above the kernel's pid_max limit): nothing of the test runner leaks in.
+NO_SUCH_PID = 2**22 + 1
+PLAIN = ProcessRef(pid=1, name="init", cmdline=("/sbin/init",))
+
+
+def ctx_with(holder: Holder) -> Context:
+    sock = Socket(
+        protocol="tcp",
+        family="ipv4",
+        address="0.0.0.0",
+        port=3000,
+        state="LISTEN",
+        inode=7,
+        holders=(holder.pid,),
+    )
+    return Context(port=3000, protocol="tcp", finding=Finding((sock,), (holder,), ()))
+
+
+def holder(**kw: object) -> Holder:
+    base: dict[str, object] = {
+        "pid": NO_SUCH_PID,
+        "ppid": 1,
+        "name": "node",
+        "cmdline": ("node", "server.js"),
+        "parents": (PLAIN,),
+    }
+    base.update(kw)
+    return Holder(**base)  # type: ignore[arg-type]
+
+
+def open_gates(h: Holder) -> set[str]:
+    ctx = ctx_with(h)
+    return {name for name, gate in GATES.items() if gate(ctx)}
+
+
+def test_a_plain_process_opens_no_gate() -> None:
+    assert open_gates(holder(cgroup="/")) == set()
+
+
+def test_docker_gate() -> None:
+    assert "docker" in open_gates(holder(name="docker-proxy", cgroup="/"))
+    assert "docker" in open_gates(holder(cgroup="/system.slice/docker-" + "a" * 64 + ".scope"))
+    shim = ProcessRef(
+        pid=9, name="containerd-shim", cmdline=("containerd-shim-runc-v2", "-namespace", "moby")
+    )
+    assert "docker" in open_gates(holder(cgroup="/", parents=(shim, PLAIN)))
+
+
+def test_pm2_gate() -> None:
+    god = ProcessRef(pid=9, name="PM2 v7.0.4: God", cmdline=("PM2 v7.0.4: God Daemon (/root/.pm2)",))
+    assert "pm2" in open_gates(holder(cgroup="/", parents=(god, PLAIN)))
+    assert "pm2" in open_gates(
+        holder(name="PM2 v5.3.0: God", cmdline=("PM2 v5.3.0: God Daemon (/x)",), cgroup="/")
+    )
+
+
+def test_supervisord_gate() -> None:
+    sd = ProcessRef(
+        pid=9, name="python3", cmdline=("/usr/bin/python3", "/usr/bin/supervisord", "-c", "/etc/s.conf")
+    )
+    assert "supervisord" in open_gates(holder(cgroup="/", parents=(sd, PLAIN)))
+
+
+def test_systemd_gate() -> None:
+    assert "systemd" in open_gates(holder(cgroup="/system.slice/myapp.service"))
+    assert "systemd" in open_gates(
+        holder(pid=1, name="systemd", cmdline=("/lib/systemd/systemd",), cgroup="/")
+    )
+
+
+def test_platform_gates_follow_the_platform() -> None:
+    opened = open_gates(holder(cgroup="/"))
+    assert ("windows" in opened) == (sys.platform == "win32")
+    assert ("macos" in opened) == (sys.platform == "darwin")
