@@ -10,7 +10,7 @@ import os
 import sys
 
 from ..model import Action, Cause, Holder
-from .nodemon import program
+from .argv import program
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

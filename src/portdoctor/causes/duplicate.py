@@ -7,7 +7,7 @@ import shlex
 
 from ..model import Action, Cause, Holder, Project
 from .actions import free_action, kill_action
-from .nodemon import INTERPRETERS, basename
+from .argv import INTERPRETERS, basename
 from .orphan import _age, orphaned
 
 TYPE_CHECKING = False

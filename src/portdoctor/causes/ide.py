@@ -12,7 +12,7 @@ import re
 
 from ..model import Action, Cause, Holder, ProcessRef
 from .actions import pick_action
-from .nodemon import basename, program
+from .argv import basename, program
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

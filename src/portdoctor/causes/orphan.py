@@ -10,8 +10,8 @@ import os
 
 from ..model import Cause, Holder, ProcessRef
 from .actions import free_action, kill_action, pick_action
+from .argv import basename
 from .ide import is_interactive_shell
-from .nodemon import basename
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
