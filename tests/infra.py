@@ -47,6 +47,9 @@ __all__ = [
     "IMAGE",
     "SERVERS",
     "DockerEngine",
+    "alive",
+    "portdoctor_cli",
+    "why_json",
     "Nodemon",
     "NodemonRun",
     "PM2",
@@ -199,6 +202,37 @@ def holders(port: int) -> dict[int, str]:
 
 def wait_listening(port: int, timeout: float = START_TIMEOUT, what: str = "") -> None:
     wait_until(lambda: listening(port), timeout, message=f"{what or 'a listener'} on port {port}")
+
+
+def portdoctor_cli(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m portdoctor ARGS`` (this interpreter, no stdin) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "portdoctor", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=None if env is None else dict(env),
+    )
+
+
+def why_json(port: int, env: Mapping[str, str] | None = None) -> dict[str, object]:
+    """``portdoctor why PORT --json``, checked to have answered (exit 0 or 1)."""
+    proc = portdoctor_cli("why", str(port), "--json", env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    data: dict[str, object] = json.loads(proc.stdout)
+    return data
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def find_tool(name: str) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,23 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from infra import why_json as cli_why
 from portdoctor.causes import application
 from portdoctor.diagnose import why
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-
-
-def cli_why(port: int) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-m", "portdoctor", "why", str(port), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    data: dict[str, object] = json.loads(out.stdout)
-    return data
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from infra import DockerEngine, free_port, wait_until
+from infra import why_json as cli_why
 from portdoctor.diagnose import why
 from portdoctor.managers import docker as dockermod
 
@@ -20,19 +19,6 @@ COMPOSE = {
     "com.docker.compose.service": "web",
     "com.docker.compose.project.working_dir": "/srv/shop",
 }
-
-
-def cli_why(port: int, env: dict[str, str] | None = None) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "portdoctor", "why", str(port), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    data: dict[str, object] = json.loads(proc.stdout)
-    return data
 
 
 # -- recorded outputs -------------------------------------------------------------------------

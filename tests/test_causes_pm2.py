@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from infra import PM2, free_port
+from infra import why_json as cli_why
 from portdoctor.diagnose import why
 from portdoctor.managers import pm2 as pm2mod
 
@@ -17,18 +15,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "pm2"
 def read_environ(name: str) -> dict[str, str]:
     raw = (FIXTURES / name).read_bytes().split(b"\0")
     return dict(x.decode().split("=", 1) for x in raw if b"=" in x)
-
-
-def cli_why(port: int) -> dict[str, object]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "portdoctor", "why", str(port), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    data: dict[str, object] = json.loads(proc.stdout)
-    return data
 
 
 # -- recorded outputs -------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from infra import SERVERS, free_port, holders, kill_session, listening, wait_listening, wait_until
+from infra import SERVERS, alive, free_port, holders, kill_session, listening, wait_listening, wait_until
+from infra import portdoctor_cli as cli
 
 pytest_plugins = ["infra"]
 
@@ -60,24 +61,6 @@ def servers() -> object:
         yield s
     finally:
         s.cleanup()
-
-
-def cli(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portdoctor", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def test_clean_exit_on_sigterm(servers: Servers) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -16,9 +17,11 @@ from infra import (
     DockerEngine,
     Nodemon,
     Supervisord,
+    alive,
     free_port,
     holders,
     listening,
+    portdoctor_cli,
     wait_listening,
     wait_until,
 )
@@ -28,25 +31,8 @@ pytest_plugins = ["infra"]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux managers")
 
 
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 180.0
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portdoctor", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+# PM2, Docker and supervisord stops are slower than a plain signal.
+cli = functools.partial(portdoctor_cli, timeout=180.0)
 
 
 def detector(name: str) -> None:

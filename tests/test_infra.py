@@ -12,6 +12,7 @@ from infra import (
     DockerEngine,
     Nodemon,
     Supervisord,
+    alive,
     free_port,
     holders,
     listening,
@@ -31,13 +32,6 @@ def stat(pid: int) -> list[str]:
     """Fields of /proc/PID/stat after the command name: state, ppid, pgrp, session, ..."""
     with open(f"/proc/{pid}/stat") as f:
         return f.read().rsplit(")", 1)[1].split()
-
-
-def alive(pid: int) -> bool:
-    try:
-        return stat(pid)[0] != "Z"
-    except OSError:
-        return False
 
 
 def wait_closed(port: int) -> None:
