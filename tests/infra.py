@@ -63,6 +63,7 @@ __all__ = [
     "listening",
     "listening_ports",
     "nodemon",
+    "other_user",
     "pm2",
     "require",
     "supervisord",
@@ -100,6 +101,23 @@ def require(ok: bool, what: str) -> None:
     if in_ci():
         pytest.fail(f"{what} (CI=true: .ci/run should have installed/started it)", pytrace=False)
     pytest.skip(what)
+
+
+def other_user() -> str:
+    """A real unprivileged local user with a home of its own (.ci/run creates portdoctor-other).
+
+    Tests that run something as that user need root (setpriv); they skip, or fail under CI,
+    when the user or root is missing.
+    """
+    import pwd
+
+    name = os.environ.get("PORTDOCTOR_OTHER_USER", "portdoctor-other")
+    require(os.geteuid() == 0, "running a process as another user needs root")
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        require(False, f"no user {name!r} (useradd --create-home {name})")
+    return name
 
 
 def wait_until(
