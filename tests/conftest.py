@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
 from servers import Servers
 
 pytest_plugins = ["infra"]
+
+# The test interpreter's bin directory (the venv: supervisorctl, ruff...) on PATH, as for a user
+# whose shell has the venv active: portdoctor runs manager clients from its PATH only.
+_BIN = os.path.dirname(sys.executable)
+if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

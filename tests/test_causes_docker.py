@@ -87,7 +87,8 @@ def test_container_publishing_a_port(docker: DockerEngine) -> None:
     assert not any("kill" in (a.command or "") for a in c.actions)
     details = c.details
     assert details["manager"] == "docker" and details["shared"] is True and details["respawns"] is False
-    assert details["stop"] == {"argv": ["docker", "stop", name], "env": {}}
+    assert c.stop is not None and c.stop.argv == ("docker", "stop", name) and c.stop.uid is None
+    assert c.to_dict()["details"]["stop"] == {"argv": ["docker", "stop", name], "env": {}}
     (info,) = details["containers"]
     assert info["id"] == docker.container_id(name) and info["compose_project"] is None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from infra import PM2, free_port
@@ -82,8 +84,8 @@ def test_cluster_app_next_to_another_app(pm2: PM2) -> None:
     assert details["daemon_pid"] == god and details["pm2_home"] == str(pm2.home)
     assert [a["name"] for a in details["apps"]] == ["web"]
     assert sorted(details["apps"][0]["pids"]) == sorted(pm2.pids("web"))
-    assert details["stop"]["argv"][-2:] == ["stop", "web"]
-    assert details["stop"]["env"] == {"PM2_HOME": str(pm2.home)}
+    assert c.stop is not None and c.stop.argv == ("pm2", "stop", "web")
+    assert dict(c.stop.env) == {"PM2_HOME": str(pm2.home)} and c.stop.uid == os.geteuid()
     commands = [a.command for a in c.actions]
     assert commands[0] == f"PM2_HOME={pm2.home} pm2 stop web"
     assert f"PM2_HOME={pm2.home} pm2 delete web" in commands

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,10 @@ def test_program_of_a_real_supervisord(supervisord: Supervisord) -> None:
     assert details["program"] == "web"
     assert details["supervisord_pid"] == supervisord.pid
     assert details["config"] == str(supervisord.conf)
-    assert details["stop"] == {"argv": ["supervisorctl", "-c", str(supervisord.conf), "stop", "web"]}
+    stop = d.cause.stop
+    assert stop is not None and stop.argv == ("supervisorctl", "-c", str(supervisord.conf), "stop", "web")
+    assert stop.confirm == ("supervisorctl", "-c", str(supervisord.conf), "pid", "web")
+    assert stop.uid == os.geteuid() and stop.pids[0] == supervisord.program_pid("web")
     assert details["respawns"] is False  # the fixture's programs have autorestart=false
     assert "'web'" in d.cause.summary
     assert d.actions[0].kind == "supervisorctl-stop"

@@ -143,7 +143,8 @@ def test_live_process_in_a_service_cgroup(unit_cgroup: tuple[str, list[Path]]) -
         assert d.cause.details["unit"] == unit
         assert d.cause.details["user_unit"] is False
         assert d.cause.details["manager"] == "systemd"
-        assert d.cause.details["stop"] == {"argv": ["systemctl", "stop", unit]}
+        assert d.cause.stop is not None and d.cause.stop.argv == ("systemctl", "stop", unit)
+        assert d.cause.stop.uid is None  # a system unit: systemd decides who may stop it
         assert unit in d.cause.summary
         commands = [a.command for a in d.actions]
         assert any(c and c.endswith(f"systemctl stop {unit}") for c in commands), commands

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
-    from .model import Diagnosis, Holder
+    from .model import Account, Diagnosis, Holder, Stop
 
 DEFAULT_TIMEOUT = 5.0  # seconds to wait for the port after a graceful stop
 GRACE = 1.0  # seconds the workers of a group get to follow their master before we signal them
@@ -105,8 +105,11 @@ class Plan:
     cause: str | None = None  # the cause's kind
     summary: str | None = None  # the cause's summary
     manager: str | None = None
-    command: tuple[str, ...] = ()  # the manager's stop command, when that is the way
+    command: tuple[str, ...] = ()  # the manager's stop command (its program found on our PATH)
     env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    run_as: Account | None = None  # run the command as this user (another user's manager, --force)
+    confirm: tuple[str, ...] = ()  # run first: its output must name one of ``confirm_pids``
+    confirm_pids: tuple[int, ...] = ()
     targets: tuple[Target, ...] = ()  # processes to signal (masters first, followers flagged)
     holders: tuple[Target, ...] = ()  # who held the port at diagnosis time
     inodes: frozenset[int] = frozenset()  # its listening sockets at diagnosis time
@@ -120,7 +123,10 @@ class Plan:
             return [Step("verify", where, "already free")]
         out: list[Step] = []
         if self.command:
-            out.append(Step("run", _shell_join(self.command), "planned"))
+            who = f" as {self.run_as.name}" if self.run_as else ""
+            if self.confirm:
+                out.append(Step("check", _shell_join(self.confirm), f"planned{who}: must name the holder"))
+            out.append(Step("run", _shell_join(self.command), f"planned{who}"))
         leaders = [t for t in self.targets if not t.follower]
         followers = [t for t in self.targets if t.follower]
         out.extend(Step(TERM, t.label, "planned", pid=t.pid) for t in leaders)
@@ -143,6 +149,7 @@ class Plan:
             "cause": self.cause,
             "manager": self.manager,
             "command": list(self.command) or None,
+            "run_as": self.run_as.name if self.run_as else None,
             "targets": [t.to_dict() for t in self.targets],
             "holders": [t.to_dict() for t in self.holders],
             "shared": self.shared,
@@ -239,23 +246,20 @@ def plan(
             + (f" (try: {hint})" if hint else " (run as root or as the owner)")
         )
     holder_targets = tuple(_group(holders))
-    stop = details.get("stop") if signal_managers else None
-    stop = stop if isinstance(stop, dict) else {}
-    argv = stop.get("argv")
-    command: tuple[str, ...] = tuple(str(a) for a in argv) if isinstance(argv, list) and argv else ()
-    env = {str(k): str(v) for k, v in (stop.get("env") or {}).items()} if command else {}
-    if command:
-        command = (_locate(command[0], holders), *command[1:])
-    targets: tuple[Target, ...] = ()
-    if not command:
-        pids = stop.get("signal_pids")
-        if isinstance(pids, list) and pids:
-            targets = tuple(_targets_for(int(p), d) for p in pids if isinstance(p, int))
-            named = {t.pid for t in targets}
-            targets += tuple(t for t in holder_targets if t.pid not in named)
-        else:
-            targets = holder_targets
-    refused = _refusals(
+    stop = cause.stop if cause is not None and signal_managers else None
+    refused: list[str] = []
+    command: tuple[str, ...] = ()
+    confirm: tuple[str, ...] = ()
+    run_as: Account | None = None
+    targets: tuple[Target, ...] = holder_targets
+    if stop is not None and stop.argv:
+        command, confirm, run_as, refused = _manager_command(stop, force=force)
+        targets = ()
+    elif stop is not None and stop.signal_pids:
+        targets = tuple(_targets_for(p, d) for p in stop.signal_pids)
+        named = {t.pid for t in targets}
+        targets += tuple(t for t in holder_targets if t.pid not in named)
+    refused += _refusals(
         base, details, command, targets, holder_targets, force=force, kind=cause.kind if cause else None
     )
     return Plan(
@@ -266,7 +270,10 @@ def plan(
         summary=base.summary,
         manager=base.manager,
         command=command,
-        env=env,
+        env=dict(stop.env) if stop is not None and command else {},
+        run_as=run_as,
+        confirm=confirm,
+        confirm_pids=stop.pids if stop is not None and confirm else (),
         targets=targets,
         holders=holder_targets,
         inodes=base.inodes,
@@ -275,21 +282,42 @@ def plan(
     )
 
 
-def _locate(program: str, holders: Sequence[Holder]) -> str:
-    """``program`` as found on PATH, else next to the manager that runs the holders (a venv's
-    supervisorctl beside its supervisord, npm's pm2 beside the daemon's script)."""
-    import shutil
+def _manager_command(
+    stop: Stop, *, force: bool
+) -> tuple[tuple[str, ...], tuple[str, ...], Account | None, list[str]]:
+    """(command, confirm command, user to run them as, refusals) for a manager's stop.
 
-    if os.sep in program or shutil.which(program):
-        return program
-    for h in holders:
-        for ref in h.parents:
-            for arg in ref.cmdline[:2]:
-                if os.path.isabs(arg):
-                    path = os.path.join(os.path.dirname(arg), program)
-                    if os.path.isfile(path) and os.access(path, os.X_OK):
-                        return path
-    return program
+    The program is looked up on portdoctor's own PATH only, in places no other user can change;
+    another user's manager is acted on only with ``force``, and then as that user.
+    """
+    from .command import account, find_program
+
+    shown = " ".join([*(f"{k}={v}" for k, v in stop.env), *stop.argv])
+    refused: list[str] = []
+    exe = find_program(stop.argv[0])
+    if exe is None:
+        refused.append(
+            f"{stop.argv[0]} is not on portdoctor's PATH, or lies where other users can write; "
+            f"run it yourself: {shown}"
+        )
+    run_as: Account | None = None
+    me = os.geteuid() if hasattr(os, "geteuid") else None
+    if stop.uid is not None and me is not None and stop.uid != me:
+        owner = account(stop.uid)
+        name = owner.name if owner else f"uid {stop.uid}"
+        if not force:
+            refused.append(
+                f"the {stop.manager} that runs it belongs to {name}, not you; "
+                f"use --force to stop it (portdoctor then runs `{shown}` as {name})"
+            )
+        elif me != 0:
+            refused.append(f"the {stop.manager} that runs it belongs to {name}: acting as {name} needs root")
+        elif owner is None:
+            refused.append(f"the {stop.manager} that runs it belongs to uid {stop.uid}, which has no account")
+        run_as = owner
+    command = (exe or stop.argv[0], *stop.argv[1:])
+    confirm = (exe or stop.confirm[0], *stop.confirm[1:]) if stop.confirm else ()
+    return command, confirm, run_as, refused
 
 
 def _group(holders: Sequence[Holder]) -> list[Target]:
@@ -593,35 +621,31 @@ def execute(
 
 
 def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
-    import subprocess
+    """Confirm the manager's target (when the plan says how), run its stop, wait for the port."""
+    from .command import run_command
 
     where = f"port {plan.port}/{plan.protocol}"
-    env = dict(os.environ)
-    env.update(plan.env)
-    t0 = time.monotonic()
     limit = max(COMMAND_TIMEOUT, timeout)
-    try:
-        done = subprocess.run(
-            list(plan.command),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=limit,
-        )
-    except FileNotFoundError:
-        result = f"failed: {plan.command[0]} not found"
-    except subprocess.TimeoutExpired:
-        result = f"failed: no answer within {limit:g}s"
-    else:
-        if done.returncode == 0:
-            result = "done"
+    if plan.confirm:
+        t0 = time.monotonic()
+        check = run_command(plan.confirm, timeout=limit, env=plan.env, user=plan.run_as)
+        said = check.stdout.strip()
+        if not check.ok:
+            result = f"failed: {check.reason()}"
+        elif said.isdigit() and int(said) in plan.confirm_pids:
+            result = f"pid {said}: the holder"
         else:
-            last = (done.stderr.strip() or done.stdout.strip()).splitlines()[-1:] or [""]
-            result = f"failed (exit {done.returncode}): {last[0][:200]}".rstrip(": ")
-    steps.append(Step("run", _shell_join(plan.command), result, time.monotonic() - t0))
+            result = f"refused: it names pid {said[:20] or '?'}, not the holder; nothing was stopped"
+        steps.append(Step("check", _shell_join(plan.confirm), result, time.monotonic() - t0))
+        if not result.startswith("pid "):
+            return "held"
     t0 = time.monotonic()
-    state = _wait_port(plan, timeout if result == "done" else 0.0)
+    done = run_command(plan.command, timeout=limit, env=plan.env, user=plan.run_as)
+    result = "done" if done.ok else f"failed ({done.reason()})"
+    who = f" (as {plan.run_as.name})" if plan.run_as else ""
+    steps.append(Step("run", _shell_join(plan.command) + who, result, time.monotonic() - t0))
+    t0 = time.monotonic()
+    state = _wait_port(plan, timeout if done.ok else 0.0)
     steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
     return state
 

@@ -104,19 +104,25 @@ def project_of(cwd: str | None) -> Project | None:
 
 
 def _project_name(path: str, manifest: str) -> str | None:
+    """The name a manifest gives its project. The file is in a tree another user may control: it
+    is read without following links or blocking, only if regular, and at most 1 MiB of it."""
+    from .untrusted import read_text
+
+    if manifest == ".git":
+        return None
+    text = read_text(path)
+    if text is None:
+        return None
     try:
         if manifest in ("package.json", "composer.json", "deno.json"):
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
             return _json_name(text)
         if manifest in ("pyproject.toml", "Cargo.toml"):
-            return _toml_name(path, ("[project]", "[tool.poetry]", "[package]"))
+            return _toml_name(text, ("[project]", "[tool.poetry]", "[package]"))
         if manifest == "go.mod":
-            with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    if line.startswith("module "):
-                        return line.split()[1].strip()
-    except (OSError, ValueError, AttributeError, IndexError):
+            for line in text.splitlines():
+                if line.startswith("module "):
+                    return line.split()[1].strip()
+    except (ValueError, AttributeError, IndexError, RecursionError):
         return None
     return None
 
@@ -145,17 +151,16 @@ def _json_name(text: str) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _toml_name(path: str, sections: tuple[str, ...]) -> str | None:
+def _toml_name(text: str, sections: tuple[str, ...]) -> str | None:
     """The ``name = "..."`` of the first of ``sections``: a line scan, no TOML parser needed."""
     section = None
-    with open(path, encoding="utf-8") as fh:
-        for raw in fh:
-            line = raw.strip()
-            if line.startswith("["):
-                section = line.split("#", 1)[0].strip()
-                continue
-            if section in sections and line.startswith("name"):
-                key, sep, value = line.partition("=")
-                if sep and key.strip() == "name":
-                    return value.strip().strip("\"'") or None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            section = line.split("#", 1)[0].strip()
+            continue
+        if section in sections and line.startswith("name"):
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == "name":
+                return value.strip().strip("\"'") or None
     return None

@@ -334,6 +334,79 @@ CAUSE_KINDS = (
 )
 
 
+class Account(Record):
+    """A local user account: who a manager's command runs as when it acts for that user."""
+
+    __slots__ = ("uid", "gid", "name", "home", "groups")
+    uid: int
+    gid: int
+    name: str
+    home: str
+    groups: tuple[int, ...]
+
+    def __init__(self, uid: int, gid: int, name: str, home: str, groups: tuple[int, ...] = ()) -> None:
+        self._fill(locals())
+
+
+class Stop(Record):
+    """How the owner's manager stops what holds the port, resolved once by the detector.
+
+    Either ``argv`` (the manager's stop command, its program a plain name that ``free`` looks up
+    on its own PATH) or ``signal_pids`` (signal these in order: a reloader, then its child).
+    ``uid`` is the user whose manager it is: ``free`` refuses another user's without --force and
+    then runs the command as that user; None where the manager authorises the caller itself
+    (the Docker engine, the system's systemd). ``pids`` are the processes the stop must end: the
+    holders it was matched with. ``confirm`` is a read-only command of the same manager whose
+    output must name one of ``pids`` right before the stop runs (``supervisorctl pid NAME``).
+    """
+
+    __slots__ = ("manager", "argv", "env", "uid", "pids", "signal_pids", "confirm")
+    manager: str
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    uid: int | None
+    pids: tuple[int, ...]
+    signal_pids: tuple[int, ...]
+    confirm: tuple[str, ...]
+
+    def __init__(
+        self,
+        manager: str,
+        argv: tuple[str, ...] = (),
+        env: tuple[tuple[str, str], ...] = (),
+        uid: int | None = None,
+        pids: tuple[int, ...] = (),
+        signal_pids: tuple[int, ...] = (),
+        confirm: tuple[str, ...] = (),
+    ) -> None:
+        self._fill(locals())
+
+    @classmethod
+    def from_details(cls, manager: str, stop: dict[str, Any]) -> Stop | None:
+        """The typed form of a detector's ``details["stop"]`` (``{"argv", "env"}`` or ``{"signal_pids"}``)."""
+        argv = stop.get("argv")
+        pids = stop.get("signal_pids")
+        env = stop.get("env") or {}
+        if isinstance(argv, list) and argv:
+            return cls(
+                manager,
+                argv=tuple(str(a) for a in argv),
+                env=tuple((str(k), str(v)) for k, v in env.items()) if isinstance(env, dict) else (),
+            )
+        if isinstance(pids, list) and pids:
+            return cls(manager, signal_pids=tuple(p for p in pids if isinstance(p, int)))
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``details.stop`` of a cause)."""
+        if self.signal_pids and not self.argv:
+            return {"signal_pids": list(self.signal_pids)}
+        out: dict[str, Any] = {"argv": list(self.argv), "env": dict(self.env)}
+        if self.uid is not None:
+            out["uid"] = self.uid
+        return out
+
+
 class Cause(Record):
     """Why the port is taken, in one sentence, with the evidence and the next steps."""
 
@@ -343,6 +416,7 @@ class Cause(Record):
         "evidence",
         "actions",
         "details",
+        "stop",
     )
     _unhashed = ("details",)
     kind: str  # one of CAUSE_KINDS
@@ -350,6 +424,7 @@ class Cause(Record):
     evidence: tuple[str, ...]
     actions: tuple[Action, ...]
     details: dict[str, Any]
+    stop: Stop | None  # how its manager stops it (None: signal the holders)
 
     def __init__(
         self,
@@ -358,17 +433,25 @@ class Cause(Record):
         evidence: tuple[str, ...] = (),
         actions: tuple[Action, ...] = (),
         details: dict[str, Any] | None = None,
+        stop: Stop | None = None,
     ) -> None:
         details = {} if details is None else details
+        legacy = details.get("stop")
+        if stop is None and isinstance(legacy, dict):  # a detector not yet moved to Stop
+            manager = details.get("manager")
+            stop = Stop.from_details(manager if isinstance(manager, str) else kind, legacy)
         self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (actions are listed at the top level of a diagnosis)."""
+        details = dict(self.details)
+        if self.stop is not None:
+            details["stop"] = self.stop.to_dict()
         return {
             "kind": self.kind,
             "summary": self.summary,
             "evidence": list(self.evidence),
-            "details": dict(self.details),
+            "details": details,
         }
 
 

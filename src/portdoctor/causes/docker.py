@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..model import Action, Cause
+from ..model import Action, Cause, Stop
 from .actions import pick_action
 from .gates import docker_evidence
 
@@ -101,8 +101,9 @@ def detect(ctx: Context) -> Cause | None:
         "containers": [c.to_dict() for c in found],
         "endpoint": ep.url,
     }
-    if found:
-        details["stop"] = {"argv": ["docker", "stop", *(c.name for c in found)], "env": {}}
+    stop = None
+    if found:  # matched by the port they publish, as the engine reports it
+        stop = Stop("docker", ("docker", "stop", *(c.name for c in found)), pids=holder_pids)
     proxy_targets = [
         {"container_ip": a.container_ip, "container_port": a.container_port, "protocol": a.protocol}
         for _, a in proxies
@@ -192,8 +193,9 @@ def detect(ctx: Context) -> Cause | None:
         )
     actions.append(pick_action(ctx.port))
     return Cause(
-        kind="docker", summary=summary, evidence=tuple(evidence), actions=tuple(actions), details=details
-    )
+        kind="docker", summary=summary, evidence=tuple(evidence), actions=tuple(actions), details=details,
+        stop=stop,
+    )  # fmt: skip
 
 
 def _unnamed(

@@ -66,17 +66,16 @@ def _supervisord(ctx: Context) -> bool:
 
 def _systemd(ctx: Context) -> bool:
     """systemd holds the socket, or a holder's cgroup file names a .service unit."""
+    from ..untrusted import read_proc
+
     for h in ctx.holders:
         if "systemd" in h.name or (h.cmdline and "systemd" in h.cmdline[0]):
             return True
         if h.cgroup and ".service" in h.cgroup:
             return True
-        try:
-            with open(f"/proc/{h.pid}/cgroup", encoding="utf-8", errors="replace") as fh:
-                if ".service" in fh.read():
-                    return True
-        except OSError:
-            continue
+        text = read_proc(f"/proc/{h.pid}/cgroup", 1 << 16)
+        if text is not None and b".service" in text:
+            return True
     return False
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from ..model import Action, Cause
+from ..model import Action, Cause, Stop
 from .actions import pick_action
 from .gates import pm2_evidence
 
@@ -27,49 +27,36 @@ def _daemon_of(ctx: Context, h: Holder) -> tuple[int, str, int | None] | None:
         if pm2.is_daemon(parent.name, parent.cmdline):
             return parent.pid, (parent.cmdline[0] if parent.cmdline else parent.name), below
         below = parent.pid
-    # A process PM2 started but that left the daemon's tree (daemonised itself): its environment.
+    # A process PM2 started but that left the daemon's tree (daemonised itself): its environment
+    # names the home, whose pm2.pid names the daemon. Both are the holder's word: the stop is
+    # cross-checked against the daemon's own list of its apps.
     env = ctx.environ(h.pid) or {}
     home = env.get("PM2_HOME")
-    if home and "pm_id" in env:
+    if home and "pm_id" in env and os.path.isabs(home):
         from ..platforms import current as platform
 
-        try:
-            with open(os.path.join(home, "pm2.pid")) as f:
-                pid = int(f.read().strip())
-        except (OSError, ValueError):
-            return None
-        facts = platform.process(pid)
-        if facts and pm2.is_daemon(facts.name, facts.cmdline):
+        pid = pm2.recorded_pid(home)
+        facts = platform.process(pid) if pid else None
+        if pid and facts and pm2.is_daemon(facts.name, facts.cmdline):
             return pid, (facts.cmdline[0] if facts.cmdline else facts.name), h.pid
     return None
 
 
-def _apps(ctx: Context, daemon_pid: int, home: str) -> list[App]:
+def _apps(ctx: Context, daemon_pid: int, daemon_uid: int | None, home: str) -> tuple[list[App], bool]:
+    """The daemon's apps, and whether they come from the daemon itself (not its apps' word)."""
     from ..managers import pm2
-    from ..platforms import current as platform
 
+    ask = pm2.why_not_ask(home, daemon_pid, daemon_uid)
+    if ask is None:
+        try:
+            return pm2.daemon_apps(home), True
+        except (OSError, ValueError) as exc:
+            ctx.note(f"PM2's daemon (pid {daemon_pid}, PM2_HOME={home}) did not answer: {exc}")
     apps = pm2.apps_from_processes(daemon_pid)
-    if apps:
-        return apps
-    # The children's environments are not readable (another user, another platform): ask PM2,
-    # but only while this daemon is alive, or the pm2 CLI would start a new one.
-    facts = platform.process(daemon_pid)
-    if facts is None or not pm2.can_query(home, daemon_pid):
-        ctx.note(f"PM2's app list for {home} could not be read (no access to the daemon).")
-        return apps or []
-    argv0 = pm2.command(ctx.environ(daemon_pid), facts.exe)
-    if argv0 is None:
-        ctx.note("pm2 is not on PATH: the PM2 app could not be named.")
-        return apps or []
-    import subprocess
-
-    try:
-        return pm2.jlist(home, argv0)
-    except subprocess.TimeoutExpired:
-        ctx.note(f"`pm2 jlist` (PM2_HOME={home}) did not answer within {pm2.TIMEOUT:g}s.")
-    except (OSError, ValueError) as exc:
-        ctx.note(f"`pm2 jlist` (PM2_HOME={home}) failed: {exc}")
-    return apps or []
+    if apps is None:
+        ctx.note(f"PM2's app list for {home} could not be read ({ask or 'no answer'}).")
+        return [], False
+    return apps, False
 
 
 def match(apps: list[App], port: int, app_pids: set[int], daemon_holds: bool) -> tuple[list[App], bool]:
@@ -115,15 +102,18 @@ def detect(ctx: Context) -> Cause | None:
     denv = ctx.environ(daemon_pid) or {}
     home = pm2.daemon_home(title) or denv.get("PM2_HOME") or pm2.default_home(denv.get("HOME"))
 
-    everything = _apps(ctx, daemon_pid, home)
+    from ..platforms import current as platform
+
+    dfacts = platform.process(daemon_pid)
+    daemon_uid = dfacts.uid if dfacts else None
+    everything, from_daemon = _apps(ctx, daemon_pid, daemon_uid, home)
     apps, ambiguous = match(everything, ctx.port, app_pids, daemon_holds)
     others = [a.name for a in everything if a not in apps]
 
-    prefix = (
-        ""
-        if os.path.realpath(home) == os.path.realpath(pm2.default_home())
-        else f"PM2_HOME={shlex.quote(home)} "
-    )
+    theirs = daemon_uid is not None and daemon_uid != ctx.my_uid
+    prefix = f"sudo -u {shlex.quote(dfacts.user or f'#{daemon_uid}')} " if theirs and dfacts else ""
+    if theirs or os.path.realpath(home) != os.path.realpath(pm2.default_home()):
+        prefix += f"PM2_HOME={shlex.quote(home)} "
     evidence = []
     if daemon_holds:
         evidence.append(
@@ -164,10 +154,6 @@ def detect(ctx: Context) -> Cause | None:
     targets = tuple(p for a in apps for p in a.pids) + ((daemon_pid,) if daemon_holds else ())
     actions: list[Action] = []
     stop_names = [a.name for a in apps] if apps else []
-    from ..platforms import current as platform
-
-    dfacts = platform.process(daemon_pid)
-    argv0 = pm2.command(denv, dfacts.exe if dfacts else None) or ["pm2"]
     if stop_names:
         quoted = " ".join(shlex.quote(n) for n in stop_names)
         which = "one of these apps; pick the right one" if ambiguous else "it"
@@ -218,9 +204,32 @@ def detect(ctx: Context) -> Cause | None:
         "daemon_pid": daemon_pid,
         "ambiguous": ambiguous,
     }
+    stop = None
     if stop_names and not ambiguous:
-        env = {} if not prefix else {"PM2_HOME": home}
-        details["stop"] = {"argv": [*argv0, "stop", *stop_names], "env": env}
+        why_not = _why_not_stop(ctx, home, daemon_uid, from_daemon)
+        if why_not is None:
+            env = (("PM2_HOME", home),) if "PM2_HOME=" in prefix else ()
+            stop = Stop("pm2", ("pm2", "stop", *stop_names), env, daemon_uid, targets)
+        else:
+            ctx.note(f"portdoctor will not stop it through PM2 itself: {why_not}.")
     return Cause(
-        kind="pm2", summary=summary, evidence=tuple(evidence), actions=tuple(actions), details=details
-    )
+        kind="pm2", summary=summary, evidence=tuple(evidence), actions=tuple(actions), details=details,
+        stop=stop,
+    )  # fmt: skip
+
+
+def _why_not_stop(ctx: Context, home: str, daemon_uid: int | None, from_daemon: bool) -> str | None:
+    """Why ``free`` must not run `pm2 stop` for these apps (None: it may).
+
+    The app names come from the daemon itself, or from apps of the daemon's own user (who can
+    only name their own apps to their own daemon); the home must be the daemon user's directory.
+    """
+    from ..untrusted import is_dir_of
+
+    if daemon_uid is None:
+        return "the PM2 daemon's user is unknown"
+    if not is_dir_of(home, daemon_uid):
+        return f"PM2_HOME {home} is not a directory of the daemon's user"
+    if not from_daemon and any(h.uid != daemon_uid for h in ctx.holders):
+        return "the app was named by its own environment, not by its daemon, and runs as another user"
+    return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 
-from ..model import Action, Cause, Holder, ProcessRef
+from ..model import Action, Cause, Holder, ProcessRef, Stop
 from .actions import pick_action
 from .argv import basename, program
 
@@ -39,35 +40,58 @@ def config_path(argv: Sequence[str], cwd: str | None = None) -> str | None:
     return value
 
 
+# supervisorctl's names: "name" or "group:name"; never "all", "group:*" or an option.
+_SPEC = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,127}(?::[A-Za-z0-9_.][A-Za-z0-9_.\-]{0,127})?")
+
+
 def process_spec(env: dict[str, str]) -> str | None:
-    """The name supervisorctl knows the process by: ``name``, or ``group:name`` in a group."""
+    """The name supervisorctl knows the process by: ``name``, or ``group:name`` in a group.
+
+    None when absent or not a single program's name (``all``, a wildcard, an option...): the
+    environment is the process's own word, and the stop is confirmed with supervisord anyway.
+    """
     name = env.get("SUPERVISOR_PROCESS_NAME")
     if not name:
         return None
     group = env.get("SUPERVISOR_GROUP_NAME") or name
-    return name if group == name else f"{group}:{name}"
+    spec = name if group == name else f"{group}:{name}"
+    if not _SPEC.fullmatch(spec) or "all" in (name, group):
+        return None
+    return spec
+
+
+MAX_INCLUDES = 64  # [include] files read at most: the pattern is the config's, maybe another user's
 
 
 def autorestarts(config: str | None, program_name: str) -> bool:
     """Whether supervisord restarts ``program_name`` after a kill (default autorestart=unexpected:
-    a signal is an unexpected exit). Reads the config and its [include] files; True when unsure."""
+    a signal is an unexpected exit). Reads the config and its [include] files (regular files
+    only, no links, size-capped); True when unsure."""
     if not config:
         return True
     import configparser
     import glob
 
+    from ..untrusted import read_text
+
+    def load(paths: list[str]) -> configparser.RawConfigParser:
+        parser = configparser.RawConfigParser(strict=False)
+        for path in paths:
+            text = read_text(path)
+            if text is not None:
+                parser.read_string(text, source=path)
+        return parser
+
     files = [config]
     try:
-        parser = configparser.RawConfigParser(strict=False)
-        parser.read(config, encoding="utf-8")
+        parser = load(files)
         if parser.has_option("include", "files"):
             here = os.path.dirname(config)
             for pattern in parser.get("include", "files").split():
                 pattern = pattern.replace("%(here)s", here)
                 full = pattern if os.path.isabs(pattern) else os.path.join(here, pattern)
-                files.extend(sorted(glob.glob(full)))
-        parser = configparser.RawConfigParser(strict=False)
-        parser.read(files, encoding="utf-8")
+                files.extend(sorted(glob.glob(full))[:MAX_INCLUDES])
+        parser = load(files[: MAX_INCLUDES + 1])
     except (configparser.Error, OSError, UnicodeDecodeError):
         return True
     for section in (f"program:{program_name}", f"fcgi-program:{program_name}"):
@@ -106,7 +130,12 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
         argv += ["-c", config]
     elif url:
         argv += ["-s", url]
-    sudo = "sudo " if sd.uid not in (None, ctx.my_uid) and ctx.my_uid != 0 else ""
+    if sd.uid in (None, ctx.my_uid):
+        sudo = ""
+    elif sd.uid == 0:
+        sudo = "sudo "
+    else:
+        sudo = f"sudo -u {shlex.quote(facts.user if facts and facts.user else f'#{sd.uid}')} "
     evidence = [
         f"pid {holder.pid} ({holder.name}) holds the listening socket",
         f"its parent chain contains supervisord (pid {sd.pid}): {' '.join(sd.cmdline) or sd.name}",
@@ -163,14 +192,29 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
         "server_url": url,
         "respawns": respawns,
     }
-    if stop_argv:
-        details["stop"] = {"argv": stop_argv}
+    stop = None
+    if stop_argv and spec:
+        # The name is the holder's own word: supervisord must confirm that this program is the
+        # holder (or the holder's ancestor below supervisord) right before the stop.
+        chain = [holder.pid]
+        for ref in holder.parents:
+            if ref.pid == sd.pid:
+                break
+            chain.append(ref.pid)
+        stop = Stop(
+            "supervisord",
+            tuple(stop_argv),
+            uid=sd.uid,
+            pids=tuple(chain),
+            confirm=(*argv, "pid", spec),
+        )
     return Cause(
         kind="supervisord",
         summary=summary,
         evidence=tuple(evidence),
         actions=tuple(actions),
         details=details,
+        stop=stop,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 
-from ..model import Action, Cause, Holder
+from ..model import Action, Cause, Holder, Stop
 from ..platforms.linux import cgroup_paths
 from .actions import pick_action
 
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from . import Context
 
 _USER_MANAGER = re.compile(r"^user@(\d+)\.service$")
+# A unit name systemctl takes as a name, never as an option (systemd.unit(5): ASCII, "@", "\\").
+_UNIT_NAME = re.compile(r"[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]{0,254}\.(?:service|socket)")
 # Units a login shell may run inside when pam_systemd is missing: never the thing to stop.
 _LOGIN_UNITS = re.compile(
     r"^(ssh|sshd|dropbear|telnet|getty@.*|serial-getty@.*|console-getty|container-getty@.*|"
@@ -43,16 +45,16 @@ def unit_of_path(path: str | None) -> tuple[str, bool, int | None] | None:
     user_uid: int | None = None
     for part in parts:
         m = _USER_MANAGER.match(part)
-        if m:
+        if m and user_uid is None and unit is None:
+            # Only the first: below it, the user may name cgroups as they like ('user@0.service').
             user_uid = int(m.group(1))
-            unit = None
             continue
         if part.endswith(".scope"):
             return None  # a session, terminal or container scope: not a service
         if part.endswith(".service") and unit is None:
             unit = part
         # anything below the service is a sub-cgroup the service delegated (keep the service)
-    if unit is None:
+    if unit is None or not _UNIT_NAME.fullmatch(unit):
         return None
     if user_uid is not None and unit.startswith("app-") and "@" in unit:
         return None  # a desktop app launch (KDE/GNOME), not a user service
@@ -81,7 +83,7 @@ def socket_unit_from_env(env: Mapping[str, str], pid: int, unit: str | None) -> 
     if listen_pid and listen_pid != str(pid):
         return None
     for name in env.get("LISTEN_FDNAMES", "").split(":"):
-        if name.endswith(".socket"):
+        if name.endswith(".socket") and _UNIT_NAME.fullmatch(name):
             return name
     if unit and unit.endswith(".service"):
         # foo@1-10.0.0.1:22.service is an instance of an Accept=yes template: its socket is foo.socket
@@ -108,20 +110,22 @@ def is_systemd(holder: Holder) -> bool:
 
 
 def _systemctl(args: list[str], ctx: Context) -> str | None:
-    import shutil
-    import subprocess
+    from ..command import find_program, run_command
 
-    exe = shutil.which("systemctl")
+    exe = find_program("systemctl")
     if exe is None:
         return None
-    try:
-        out = subprocess.run(
-            [exe, *args], capture_output=True, text=True, timeout=2.5, stdin=subprocess.DEVNULL
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        ctx.note("systemctl did not answer within 2.5 s")
+    out = run_command([exe, *args], timeout=2.5)
+    if out.returncode is None:
+        ctx.note(f"systemctl: {out.error}")
         return None
-    return out.stdout if out.returncode == 0 else None
+    return out.stdout if out.ok else None
+
+
+def _triggers(socket_unit: str, unit: str, user: bool, ctx: Context) -> bool:
+    """True when systemd says ``socket_unit`` activates ``unit`` (the environment only claims it)."""
+    out = _systemctl([*(["--user"] if user else []), "show", "-p", "Triggers", "--value", socket_unit], ctx)
+    return out is not None and unit in out.split()
 
 
 def _restart_policy(unit: str, user: bool, ctx: Context) -> str | None:
@@ -139,16 +143,15 @@ def detect(ctx: Context) -> Cause | None:
             out = _systemctl([*(["--user"] if user else []), "list-sockets", "--all", "--no-legend"], ctx)
             found = socket_unit_from_list(out, ctx.port) if out else None
             socket_unit, service = found if found else (None, None)
-            return _cause(ctx, holder, service, user, None, socket_unit, waiting=True)
+            return _cause(ctx, holder, service, user, holder.uid if user else None, socket_unit, waiting=True)
         from ..platforms import current as platform
 
         text = None
         if platform.NAME == "linux":
-            try:
-                with open(f"/proc/{holder.pid}/cgroup", encoding="utf-8", errors="replace") as fh:
-                    text = fh.read()
-            except OSError:
-                text = None
+            from ..untrusted import read_proc
+
+            raw = read_proc(f"/proc/{holder.pid}/cgroup", 1 << 16)
+            text = raw.decode("utf-8", "replace") if raw is not None else None
         found_unit = unit_of_cgroup_file(text) if text else unit_of_path(holder.cgroup)
         if found_unit is None:
             continue
@@ -157,6 +160,8 @@ def detect(ctx: Context) -> Cause | None:
             continue  # a service does not have a terminal: a shell started inside a service's cgroup
         env = ctx.environ(holder.pid) or {}
         socket_unit = socket_unit_from_env(env, holder.pid, unit)
+        if socket_unit and not _triggers(socket_unit, unit, user, ctx):
+            socket_unit = None  # the holder's environment named a socket unit systemd does not pair with it
         return _cause(ctx, holder, unit, user, uid, socket_unit)
     return None
 
@@ -243,12 +248,19 @@ def _cause(
     if known is not None:
         details["protected"] = True
         details["service"] = known
+    stop = None
     if stop_argv:
-        details["stop"] = {"argv": stop_argv}
+        stop = Stop(
+            "systemd",
+            tuple(stop_argv),
+            uid=uid if user else None,  # a system unit: systemd decides who may stop it
+            pids=tuple(h.pid for h in ctx.holders),
+        )
     return Cause(
         kind="systemd",
         summary=summary,
         evidence=tuple(evidence),
         actions=tuple(actions),
         details=details,
+        stop=stop,
     )

@@ -275,19 +275,15 @@ def docker_desktop_cause(ctx: Context, holders: Sequence[Holder], h: Holder) -> 
 
 def published_containers(ctx: Context, port: int) -> list[dict[str, object]]:
     """Containers publishing ``port``, from ``docker ps`` (details["containers"] format)."""
-    import subprocess
+    from ..command import find_program, run_command
 
-    argv = ["docker", "ps", "--filter", f"publish={port}", "--format", "{{json .}}"]
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=3.0, check=False)
-    except FileNotFoundError:
+    exe = find_program("docker")
+    if exe is None:
         ctx.note("the docker command is not installed: cannot name the container")
         return []
-    except (OSError, subprocess.TimeoutExpired):
-        ctx.note("Docker did not answer within 3 s: cannot name the container")
-        return []
-    if done.returncode != 0:
-        ctx.note("Docker did not answer (docker ps failed): cannot name the container")
+    done = run_command([exe, "ps", "--filter", f"publish={port}", "--format", "{{json .}}"], timeout=3.0)
+    if not done.ok:
+        ctx.note(f"Docker did not answer ({done.reason()}): cannot name the container")
         return []
     return parse_docker_ps(done.stdout)
 

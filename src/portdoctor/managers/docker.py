@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -222,6 +221,9 @@ def _connect(ep: Endpoint, timeout: float) -> socket.socket:
     return socket.create_connection((host.strip("[]") or "localhost", int(port or 2375)), timeout=timeout)
 
 
+MAX_ANSWER = 64 << 20  # bytes: what the engine's socket may send us at most (it may not be Docker's)
+
+
 def api_get(ep: Endpoint, path: str, timeout: float = TIMEOUT) -> Any:
     """GET ``path`` from the engine's API and decode its JSON body; DockerUnavailable on failure."""
     deadline = time.monotonic() + timeout
@@ -230,6 +232,7 @@ def api_get(ep: Endpoint, path: str, timeout: float = TIMEOUT) -> Any:
             # HTTP/1.0: the engine answers without chunked encoding and closes when done.
             s.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\nUser-Agent: portdoctor\r\n\r\n".encode())
             chunks = []
+            size = 0
             while True:
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -239,6 +242,9 @@ def api_get(ep: Endpoint, path: str, timeout: float = TIMEOUT) -> Any:
                 if not chunk:
                     break
                 chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_ANSWER:
+                    raise DockerUnavailable(f"the answer is larger than {MAX_ANSWER >> 20} MiB")
     except DockerUnavailable:
         raise
     except socket.timeout as exc:
@@ -313,23 +319,17 @@ def from_inspect(item: Mapping[str, Any]) -> Container:
 
 
 def _cli(argv: Sequence[str], timeout: float) -> str:
-    try:
-        proc = subprocess.run(
-            ["docker", *argv],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except FileNotFoundError as exc:
-        raise DockerUnavailable("the docker CLI is not installed") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise DockerUnavailable(f"`docker {argv[0]}` did not answer within {timeout:g}s") from exc
-    if proc.returncode != 0:
-        raise DockerUnavailable(
-            proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "docker failed"
-        )
-    return proc.stdout
+    from ..command import find_program, run_command
+
+    exe = find_program("docker")
+    if exe is None:
+        raise DockerUnavailable("the docker CLI is not on PATH (or lies where other users can write)")
+    done = run_command([exe, *argv], timeout=timeout)
+    if done.returncode is None:
+        raise DockerUnavailable(f"`docker {argv[0]}`: {done.error}")
+    if not done.ok:
+        raise DockerUnavailable(done.reason())
+    return done.stdout
 
 
 def containers(ep: Endpoint | None = None, timeout: float = TIMEOUT) -> list[Container]:

@@ -1,12 +1,15 @@
 """PM2, read-only: its God Daemon, its home, and the apps it runs.
 
-Two sources, cheapest first:
+Two sources, cheapest first, and neither runs a program:
 
 - the environment of the daemon's children: PM2 hands every app process its own description
   (``pm2_env`` as JSON in cluster mode, the same fields as plain variables in fork mode), so
   /proc/PID/environ names the app with no subprocess and no risk of starting anything;
-- ``pm2 jlist`` (~160 ms: a node start). Any pm2 command *starts* a daemon when none runs for
-  its PM2_HOME, so it is only run while the daemon is alive and its rpc.sock is ours to open.
+- the daemon itself, over its RPC socket (``rpc.sock``, the axon protocol the pm2 CLI speaks):
+  ``getMonitorData`` is what ``pm2 jlist`` asks. The pm2 CLI is never run to read: any pm2
+  command *starts* a daemon when none answers for its PM2_HOME. The socket is used only when the
+  daemon is ours and proven live: it runs as us, its home and socket are ours (no links), and
+  ``pm2.pid`` names it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass, field
 
 TYPE_CHECKING = False
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any
 
-TIMEOUT = 3.0  # seconds for `pm2 jlist`
+TIMEOUT = 3.0  # seconds for an answer from the daemon
 
 # "PM2 v7.0.4: God Daemon (/root/.pm2)"; comm is truncated to 15 bytes: "PM2 v7.0.4: God".
 _TITLE = re.compile(r"^PM2 v[\w.\-]+: God(?: Daemon(?: \((?P<home>.*)\))?)?\s*$")
@@ -155,6 +156,21 @@ def apps_from_processes(daemon_pid: int) -> list[App] | None:
     return group(entries)
 
 
+def apps_of_list(data: object) -> list[App]:
+    """Apps from PM2's process list (``getMonitorData``, what `pm2 jlist` prints)."""
+    if not isinstance(data, list):
+        raise ValueError("not a PM2 process list")
+    entries = []
+    for proc in data:
+        if isinstance(proc, dict) and isinstance(proc.get("pm2_env"), dict):
+            env = dict(proc["pm2_env"])
+            env.setdefault("name", proc.get("name"))
+            env.setdefault("pm_id", proc.get("pm_id"))
+            pid = proc.get("pid")
+            entries.append((pid if isinstance(pid, int) else 0, env))
+    return group(entries)
+
+
 def parse_jlist(text: str) -> list[App]:
     """Apps from the output of `pm2 jlist` (one JSON line, maybe among [PM2] log lines)."""
     for line in reversed(text.splitlines()):
@@ -165,54 +181,121 @@ def parse_jlist(text: str) -> list[App]:
             except ValueError:
                 continue
             if isinstance(data, list):
-                entries = []
-                for proc in data:
-                    if isinstance(proc, dict) and isinstance(proc.get("pm2_env"), dict):
-                        env = dict(proc["pm2_env"])
-                        env.setdefault("name", proc.get("name"))
-                        env.setdefault("pm_id", proc.get("pm_id"))
-                        pid = proc.get("pid")
-                        entries.append((pid if isinstance(pid, int) else 0, env))
-                return group(entries)
+                return apps_of_list(data)
     raise ValueError("no JSON list in `pm2 jlist` output")
 
 
-def command(daemon_env: Mapping[str, str] | None = None, daemon_exe: str | None = None) -> list[str] | None:
-    """How to run pm2: on PATH, else the launcher that started the daemon, run with its node."""
-    found = shutil.which("pm2")
-    if found:
-        return [found]
-    launcher = (daemon_env or {}).get("_", "")
-    if launcher and os.path.basename(launcher).startswith("pm2") and os.path.exists(launcher):
-        script = os.path.realpath(launcher)
-        return [daemon_exe, script] if daemon_exe and os.path.exists(daemon_exe) else [script]
+def recorded_pid(home: str) -> int | None:
+    """The daemon pid in ``home``/pm2.pid (read without following links, size-capped), or None."""
+    from ..untrusted import read_file
+
+    data = read_file(os.path.join(home, "pm2.pid"), limit=64)
+    try:
+        return int(data.strip()) if data else None
+    except ValueError:
+        return None
+
+
+def why_not_ask(home: str, daemon_pid: int, daemon_uid: int | None) -> str | None:
+    """Why the daemon's RPC socket must not be used (None: it may).
+
+    It may when the daemon runs as us, ``home`` is our directory, ``pm2.pid`` names this daemon
+    and ``rpc.sock`` is a socket of ours: then we talk to the live daemon we mean, as ourselves.
+    """
+    from ..untrusted import is_dir_of, is_socket_of
+
+    me = os.geteuid() if hasattr(os, "geteuid") else None
+    if me is None:  # pragma: no cover - Windows: PM2 uses a named pipe
+        return "not supported on this platform"
+    if daemon_uid != me:
+        return "the daemon runs as another user"
+    if not is_dir_of(home, me):
+        return f"{home} is not a directory of ours"
+    if recorded_pid(home) != daemon_pid:
+        return f"{home}/pm2.pid does not name pid {daemon_pid}"
+    if not is_socket_of(os.path.join(home, "rpc.sock"), me):
+        return f"{home}/rpc.sock is not a socket of ours"
     return None
 
 
-def can_query(home: str, daemon_pid: int) -> bool:
-    """True when `pm2 ... ` for this home would talk to the live daemon, not start a new one."""
-    try:
-        with open(os.path.join(home, "pm2.pid")) as f:
-            recorded = int(f.read().strip())
-    except (OSError, ValueError):
-        recorded = daemon_pid  # the file is optional in pm2-runtime; the socket check decides
-    rpc = os.path.join(home, "rpc.sock")
-    return recorded == daemon_pid and os.path.exists(rpc) and os.access(rpc, os.R_OK | os.W_OK)
+# The axon wire format PM2's RPC uses: a frame is one byte (version 1 << 4 | argument count),
+# then each argument as a 4-byte big-endian length and its bytes; "j:" prefixes JSON, "s:" text.
+_MAX_ANSWER = 32 << 20
 
 
-def jlist(home: str, argv0: Sequence[str], timeout: float = TIMEOUT) -> list[App]:
-    """Run `pm2 jlist` for ``home``; raises OSError / subprocess.TimeoutExpired / ValueError."""
-    env = dict(os.environ)
-    env.update(PM2_HOME=home, PM2_SILENT="true", NO_UPDATE_NOTIFIER="1", PM2_DISCRETE_MODE="true")
-    proc = subprocess.run(
-        [*argv0, "jlist"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return parse_jlist(proc.stdout)
+def _frame(*args: bytes) -> bytes:
+    out = [bytes([0x10 | len(args)])]
+    for a in args:
+        out += [len(a).to_bytes(4, "big"), a]
+    return b"".join(out)
+
+
+def _unframe(buf: bytes) -> tuple[list[bytes], int] | None:
+    """The arguments of the first whole frame in ``buf`` and its length, None if incomplete."""
+    if not buf:
+        return None
+    argc = buf[0] & 0x0F
+    off = 1
+    args = []
+    for _ in range(argc):
+        if len(buf) < off + 4:
+            return None
+        n = int.from_bytes(buf[off : off + 4], "big")
+        if len(buf) < off + 4 + n:
+            return None
+        args.append(buf[off + 4 : off + 4 + n])
+        off += 4 + n
+    return args, off
+
+
+def rpc_call(home: str, method: str, *args: object, timeout: float = TIMEOUT) -> Any:
+    """Call ``method`` on the daemon of ``home`` over rpc.sock; raises OSError or ValueError.
+
+    The caller has checked :func:`why_not_ask`. The answer is size-capped and time-limited.
+    """
+    import socket
+    import time
+
+    request = json.dumps({"type": "call", "method": method, "args": list(args)}).encode()
+    ident = b"portdoctor:1"
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(os.path.join(home, "rpc.sock"))
+        s.sendall(_frame(b"j:" + request, b"s:" + ident))
+        buf = b""
+        while True:
+            got = _unframe(buf)
+            if got is not None:
+                parts, used = got
+                buf = buf[used:]
+                if parts and parts[-1] == b"s:" + ident:
+                    break
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout(f"no answer within {timeout:g}s")
+            s.settimeout(left)
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                raise ValueError("the daemon closed the connection")
+            buf += chunk
+            if len(buf) > _MAX_ANSWER:
+                raise ValueError("the daemon's answer is too large")
+    if not parts or not parts[0].startswith(b"j:"):
+        raise ValueError("not a PM2 answer")
+    answer = json.loads(parts[0][2:])
+    if not isinstance(answer, dict):
+        raise ValueError("not a PM2 answer")
+    if "error" in answer:
+        raise ValueError(f"PM2: {answer['error']}")
+    values = answer.get("args")
+    return values[0] if isinstance(values, list) and values else None
+
+
+def daemon_apps(home: str, timeout: float = TIMEOUT) -> list[App]:
+    """The apps of the daemon of ``home``, from the daemon itself (what ``pm2 jlist`` shows)."""
+    return apps_of_list(rpc_call(home, "getMonitorData", {}, timeout=timeout))
 
 
 def default_home(user_home: str | None = None) -> str:
@@ -223,13 +306,15 @@ def default_home(user_home: str | None = None) -> str:
 __all__ = [
     "App",
     "apps_from_processes",
-    "can_query",
-    "command",
+    "apps_of_list",
+    "daemon_apps",
     "daemon_home",
     "default_home",
     "group",
     "is_daemon",
-    "jlist",
     "parse_jlist",
     "process_entry",
+    "recorded_pid",
+    "rpc_call",
+    "why_not_ask",
 ]

@@ -548,11 +548,12 @@ def start_ticks(pid: int) -> int | None:
 
 
 def _read_text(path: str) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read().decode("utf-8", "surrogateescape")
-    except OSError:
-        return None
+    """A /proc file of a process, size-capped: the process chooses its command line and
+    environment, and may make them as large as its stack limit allows."""
+    from ..untrusted import read_proc
+
+    data = read_proc(path)
+    return None if data is None else data.decode("utf-8", "surrogateescape")
 
 
 def _readlink(path: str) -> str | None:

@@ -1,0 +1,147 @@
+"""Running other programs: which ones may run, as whom, and with a timeout.
+
+Programs come only from portdoctor's own PATH, and only from places no other user can write
+(:func:`find_program`): never from a holder's argv, environment, working directory or files,
+which another user controls. A manager's client that acts for another user runs *as* that user
+(:func:`run_command` with ``user``): their uid, gid, groups and HOME, set in the child before it
+executes, never root in their home.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from .model import Account
+
+
+class CommandResult:
+    """What a command did: its exit status and output, or why it did not run."""
+
+    __slots__ = ("returncode", "stdout", "stderr", "error")
+
+    def __init__(self, returncode: int | None, stdout: str = "", stderr: str = "", error: str | None = None):
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.error = error  # "not found", "no answer within 3s"... (returncode is None)
+
+    @property
+    def ok(self) -> bool:
+        """True when it ran and exited 0."""
+        return self.returncode == 0
+
+    def reason(self) -> str:
+        """One line on what went wrong ('' when it did not)."""
+        if self.error:
+            return self.error
+        if self.returncode == 0:
+            return ""
+        last = (self.stderr.strip() or self.stdout.strip()).splitlines()[-1:] or [""]
+        return f"exit {self.returncode}: {last[0][:200]}".rstrip(": ")
+
+
+def _unwritable(path: str) -> bool:
+    """True when no user but root and us can change ``path`` (owner, group and mode checked)."""
+    me = os.geteuid() if hasattr(os, "geteuid") else 0
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    if st.st_uid not in (0, me) or st.st_mode & stat.S_IWOTH:
+        return False
+    return not (st.st_mode & stat.S_IWGRP and st.st_gid != 0)
+
+
+def find_program(name: str, path: str | None = None) -> str | None:
+    """``name`` on portdoctor's own PATH, where no other user can replace it; None otherwise.
+
+    Only plain names are looked up (a path with a separator is refused: it came from somewhere
+    else). Links are resolved and the file they reach is checked, with its directory.
+    """
+    if not name or os.sep in name or (os.altsep and os.altsep in name):
+        return None
+    if os.name == "nt":  # pragma: no cover - Windows: no uid to compare; PATH as is
+        import shutil
+
+        return shutil.which(name, path=path)
+    for d in (path if path is not None else os.environ.get("PATH", os.defpath)).split(os.pathsep):
+        if not d or not os.path.isabs(d):
+            continue  # '' and relative entries mean the current directory: never
+        candidate = os.path.join(d, name)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or not os.access(candidate, os.X_OK):
+            continue
+        real = os.path.realpath(candidate)
+        if all(_unwritable(p) for p in (d, real, os.path.dirname(real))):
+            return candidate
+        return None  # the first match is what a shell would run: do not fall through to another
+    return None
+
+
+def account(uid: int) -> Account | None:
+    """The local account of ``uid`` (name, home, primary group, groups), None when unknown."""
+    from .model import Account
+
+    try:
+        import pwd
+
+        pw = pwd.getpwuid(uid)
+        groups = tuple(os.getgrouplist(pw.pw_name, pw.pw_gid))
+    except (ImportError, KeyError, OSError):
+        return None
+    return Account(uid=uid, gid=pw.pw_gid, name=pw.pw_name, home=pw.pw_dir, groups=groups)
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    user: Account | None = None,
+) -> CommandResult:
+    """Run ``argv`` (its program already found by :func:`find_program`) with a timeout.
+
+    ``env`` is added to portdoctor's own environment. ``user``: run as that account (needs root):
+    its uid, gid and groups are set in the child, and HOME, USER and LOGNAME are theirs.
+    """
+    import subprocess
+
+    full = dict(os.environ)
+    uid = gid = groups = None
+    if user is not None and hasattr(os, "geteuid") and user.uid != os.geteuid():
+        full.update(HOME=user.home, USER=user.name, LOGNAME=user.name)
+        full.pop("XDG_RUNTIME_DIR", None)
+        uid, gid, groups = user.uid, user.gid, list(user.groups)
+    full.update(env or {})
+    try:
+        done = subprocess.run(
+            list(argv),
+            env=full,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            cwd="/",
+            user=uid,
+            group=gid,
+            extra_groups=groups,
+        )
+    except FileNotFoundError:
+        return CommandResult(None, error=f"{argv[0]} not found")
+    except subprocess.TimeoutExpired:
+        return CommandResult(None, error=f"no answer within {timeout:g}s")
+    except (OSError, ValueError) as exc:
+        return CommandResult(None, error=str(exc))
+    return CommandResult(done.returncode, done.stdout, done.stderr)
+
+
+__all__ = ["CommandResult", "account", "find_program", "run_command"]

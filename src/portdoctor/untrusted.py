@@ -1,0 +1,101 @@
+"""Reading what other users control: files in their trees and /proc files of their processes.
+
+portdoctor often runs as root (``sudo portdoctor why PORT``) while it looks at processes of any
+local user. Everything such a process controls is hostile input: its working directory (and the
+``package.json`` there), its environment, its command line, the files its manager keeps in its
+home. A FIFO there would hang a plain ``open()``; a link to ``/dev/zero`` would fill memory; a
+link to a root-only file would have root read it for them. So every such file is opened here:
+
+- without following a link in its last component (``O_NOFOLLOW``) and without blocking
+  (``O_NONBLOCK``: a FIFO or a device opens at once, then ``fstat`` rejects it);
+- only when it is a regular file, read with a size cap (``MAX_FILE``: plenty for a manifest);
+- /proc files of a process are read with a cap too (``MAX_PROC``): a process chooses the size of
+  its own command line and environment.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+MAX_FILE = 1 << 20  # 1 MiB: a package.json, a pid file, a supervisord.conf
+MAX_PROC = 4 << 20  # 4 MiB: /proc/PID/cmdline and environ (ARG_MAX is 2 MiB with an 8 MiB stack)
+
+_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def read_file(path: str, limit: int = MAX_FILE) -> bytes | None:
+    """The bytes of a regular file, or None: a link, a FIFO, a device, unreadable or over ``limit``."""
+    try:
+        fd = os.open(path, _FLAGS)
+    except (OSError, ValueError):
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        data = _read_up_to(fd, limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None if len(data) > limit else data
+
+
+def read_text(path: str, limit: int = MAX_FILE) -> str | None:
+    """:func:`read_file` decoded as UTF-8 (undecodable bytes replaced), or None."""
+    data = read_file(path, limit)
+    return None if data is None else data.decode("utf-8", "replace")
+
+
+def read_proc(path: str, limit: int = MAX_PROC) -> bytes | None:
+    """A /proc file of another process, at most ``limit`` bytes (the rest is dropped), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        return _read_up_to(fd, limit)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_up_to(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    left = limit
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 16))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def is_socket_of(path: str, uid: int) -> bool:
+    """True when ``path`` is a Unix socket (not a link to one) owned by ``uid``."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISSOCK(st.st_mode) and st.st_uid == uid
+
+
+def is_dir_of(path: str, uid: int) -> bool:
+    """True when ``path`` is a directory (not a link to one) owned by ``uid``."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid
+
+
+__all__ = ["MAX_FILE", "MAX_PROC", "is_dir_of", "is_socket_of", "read_file", "read_proc", "read_text"]
