@@ -63,9 +63,16 @@ def parse_port(text: str | int, *, what: str = "port", allow_zero: bool = False)
         if s.startswith(":"):
             s = s[1:]
         if not s.isdigit() or not s.isascii():
-            raise UsageError(f"invalid {what} {text!r}: expected a number from 1 to 65535")
-        value = int(s)
+            raise UsageError(f"invalid {what} {shown(text)}: expected a number from 1 to 65535")
+        # int() of a 5000-digit string raises ValueError (Python's digit limit): never get there.
+        value = int(s) if len(s.lstrip("0")) <= 5 else 65536
     low = 0 if allow_zero else 1
     if not low <= value <= 65535:
-        raise UsageError(f"invalid {what} {text!r}: expected a number from {low} to 65535")
+        raise UsageError(f"invalid {what} {shown(text)}: expected a number from {low} to 65535")
     return value
+
+
+def shown(text: str | int) -> str:
+    """The user's input as an error message shows it: quoted, escaped, at most 40 characters."""
+    s = repr(text)
+    return s if len(s) <= 40 else s[:37] + "..."

@@ -16,7 +16,7 @@ from __future__ import annotations
 import random as _random
 from dataclasses import dataclass
 
-from .errors import ExitStatus, PortdoctorError, UsageError, parse_port
+from .errors import ExitStatus, PortdoctorError, UsageError, parse_port, shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def parse_range(text: str) -> tuple[int, int]:
     """Parse ``"A-B"`` (inclusive, A <= B, 1-65535) or raise UsageError with one clear line."""
     first, sep, last = text.strip().partition("-")
     if not sep or not first.strip() or not last.strip():
-        raise UsageError(f"invalid range {text!r}: expected FIRST-LAST, e.g. 3000-3999")
+        raise UsageError(f"invalid range {shown(text)}: expected FIRST-LAST, e.g. 3000-3999")
     lo = parse_port(first, what="range start")
     hi = parse_port(last, what="range end")
     return check_range((lo, hi))

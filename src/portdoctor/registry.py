@@ -228,9 +228,15 @@ class Registry:
 
     def _connect(self) -> sqlite3.Connection:
         import sqlite3
+        import stat
 
-        if os.path.isdir(self.path):
-            raise RegistryError(f"registry {self.path} is a directory, not a file (set {ENV} to a file path)")
+        try:
+            mode = os.stat(self.path).st_mode
+        except OSError:
+            mode = None  # not there yet: SQLite creates it
+        if mode is not None and not stat.S_ISREG(mode):
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device or a FIFO)"
+            raise RegistryError(f"registry {self.path} is {what} (set {ENV} to a file path)")
         try:
             db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
@@ -331,6 +337,8 @@ def _error(exc: Exception, path: str) -> RegistryError:
             f"registry {path} is damaged or not an SQLite database ({text});"
             f" move it away to start a new one, or set {ENV}"
         )
+    if "disk is full" in low or _disk_full(path):
+        return RegistryError(f"cannot write the registry {path}: the disk is full ({text}); free some space")
     if "readonly" in low or "read-only" in low or "unable to open" in low or "disk i/o" in low:
         return RegistryError(
             f"cannot write the registry {path} ({text}); check its permissions, or set {ENV}"
@@ -338,6 +346,15 @@ def _error(exc: Exception, path: str) -> RegistryError:
     if "locked" in low or "busy" in low:
         return RegistryError(f"registry {path} is locked by another process (waited {BUSY_TIMEOUT:g} s)")
     return RegistryError(f"registry {path}: {text}")
+
+
+def _disk_full(path: str) -> bool:
+    """True when the file system holding ``path`` has no free block left for us."""
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)) or "/")
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail == 0
 
 
 def _reservation(row: tuple[Any, ...]) -> Reservation:

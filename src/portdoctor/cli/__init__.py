@@ -63,7 +63,7 @@ def _fast_args(argv: list[str]) -> Any:
         elif arg == "--host" and "host" in values and i + 1 < len(argv) and not argv[i + 1].startswith("-"):
             values["host"] = argv[i + 1]
             i += 1
-        elif port is None and arg.isascii() and arg.isdigit() and 1 <= int(arg) <= 65535:
+        elif port is None and arg.isascii() and arg.isdigit() and len(arg) <= 5 and 1 <= int(arg) <= 65535:
             port = int(arg)
         else:
             return None

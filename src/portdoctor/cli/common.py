@@ -50,5 +50,7 @@ def seconds_arg(text: str) -> float:
     except ValueError:
         value = math.nan
     if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"invalid timeout {text!r}: expected a number of seconds >= 0")
+        from ..errors import shown
+
+        raise argparse.ArgumentTypeError(f"invalid timeout {shown(text)}: expected a number of seconds >= 0")
     return value

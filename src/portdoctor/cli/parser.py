@@ -35,8 +35,10 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        """Print one line and exit 2 (never a traceback)."""
-        self.exit(ExitStatus.USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        """Print one line and exit 2 (never a traceback); what the user typed is escaped."""
+        from ..render import escape
+
+        self.exit(ExitStatus.USAGE, f"{self.prog}: error: {escape(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser(only: str | None = None) -> ArgumentParser:

@@ -1,0 +1,260 @@
+"""Reading and running what other users control: untrusted.py, command.py, hostile CLI input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from infra import other_user
+from portdoctor.command import account, find_program, run_command
+from portdoctor.untrusted import MAX_FILE, is_dir_of, is_socket_of, read_file, read_proc, read_text
+
+
+def _cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "portdoctor", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+# --- untrusted.read_file --------------------------------------------------------------------
+
+
+def test_read_file_takes_a_regular_file_only(tmp_path: Path) -> None:
+    good = tmp_path / "package.json"
+    good.write_text('{"name": "shop"}')
+    assert read_text(str(good)) == '{"name": "shop"}'
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    t0 = time.monotonic()
+    assert read_file(str(fifo)) is None  # a plain open() would block here for ever
+    assert time.monotonic() - t0 < 5
+
+    zero = tmp_path / "zero.json"
+    zero.symlink_to("/dev/zero")
+    assert read_file(str(zero)) is None  # a link: not followed (and /dev/zero is not regular)
+
+    link = tmp_path / "link.json"
+    link.symlink_to(good)
+    assert read_file(str(link)) is None  # even a link to a harmless file: never followed
+
+    assert read_file(str(tmp_path)) is None  # a directory
+    assert read_file(str(tmp_path / "missing")) is None
+
+
+def test_read_file_caps_the_size(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_FILE + 1))
+    assert read_file(str(big)) is None
+    assert read_file(str(big), limit=MAX_FILE + 1) is not None
+    sparse = tmp_path / "sparse.json"
+    with open(sparse, "wb") as f:
+        f.truncate(50 << 30)  # 50 GiB of holes: must not be read
+    assert read_file(str(sparse)) is None
+
+
+def test_read_file_of_a_file_that_grows_while_read(tmp_path: Path) -> None:
+    path = tmp_path / "growing"
+    path.write_bytes(b"x")
+    stop = threading.Event()
+
+    def grow() -> None:
+        with open(path, "ab") as f:
+            while not stop.is_set():
+                f.write(b"y" * 65536)
+
+    t = threading.Thread(target=grow)
+    t.start()
+    try:
+        time.sleep(0.05)
+        data = read_file(str(path), limit=1 << 20)
+        assert data is None or len(data) <= 1 << 20
+    finally:
+        stop.set()
+        t.join()
+
+
+def test_read_proc_is_capped() -> None:
+    data = read_proc(f"/proc/{os.getpid()}/environ", limit=16)
+    assert data is not None and len(data) == 16
+    assert read_proc("/proc/0/environ") is None
+
+
+def test_socket_and_dir_ownership(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "rpc.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    try:
+        assert is_socket_of(str(path), os.geteuid())
+        assert not is_socket_of(str(path), os.geteuid() + 1)
+        link = tmp_path / "link.sock"
+        link.symlink_to(path)
+        assert not is_socket_of(str(link), os.geteuid())
+        assert not is_socket_of(str(tmp_path), os.geteuid())
+        assert is_dir_of(str(tmp_path), os.geteuid())
+        (tmp_path / "dirlink").symlink_to(tmp_path)
+        assert not is_dir_of(str(tmp_path / "dirlink"), os.geteuid())
+    finally:
+        s.close()
+
+
+# --- command.find_program / run_command ------------------------------------------------------
+
+
+def _program(d: Path, name: str = "tool") -> Path:
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / name
+    p.write_text("#!/bin/sh\necho ran\n")
+    p.chmod(0o755)
+    return p
+
+
+def test_find_program_only_where_no_other_user_can_write(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    safe = _program(tmp_path / "safe")
+    (tmp_path / "safe").chmod(0o755)
+    assert find_program("tool", path=str(tmp_path / "safe")) == str(safe)
+
+    _program(tmp_path / "open")
+    (tmp_path / "open").chmod(0o777)
+    assert find_program("tool", path=str(tmp_path / "open")) is None  # others may replace it
+
+    p = _program(tmp_path / "grp")
+    (tmp_path / "grp").chmod(0o755)
+    p.chmod(0o775)
+    os.chown(p, -1, 4242)  # group-writable by a group that is not root's
+    assert find_program("tool", path=str(tmp_path / "grp")) is None
+
+    # A relative or empty PATH entry means the current directory: never.
+    assert find_program("tool", path=f"safe{os.pathsep}{os.pathsep}") is None
+    # A name with a separator came from somewhere else: never looked up.
+    assert find_program(str(safe)) is None and find_program("safe/tool", path=str(tmp_path)) is None
+    # The first match is what a shell would run: a bad first match is not skipped for a later one.
+    assert find_program("tool", path=f"{tmp_path / 'open'}{os.pathsep}{tmp_path / 'safe'}") is None
+
+
+def test_find_program_checks_where_a_link_leads(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    target = _program(tmp_path / "open")
+    (tmp_path / "open").chmod(0o777)
+    (tmp_path / "bin").mkdir(mode=0o755)
+    (tmp_path / "bin" / "tool").symlink_to(target)
+    assert find_program("tool", path=str(tmp_path / "bin")) is None
+
+
+def test_find_program_refuses_another_users_file(tmp_path: Path) -> None:
+    user = other_user()
+    uid = account_uid(user)
+    tmp_path.chmod(0o755)
+    p = _program(tmp_path / "theirs")
+    (tmp_path / "theirs").chmod(0o755)
+    os.chown(p, uid, -1)
+    assert find_program("tool", path=str(tmp_path / "theirs")) is None
+    os.chown(p, 0, -1)
+    os.chown(tmp_path / "theirs", uid, -1)
+    assert find_program("tool", path=str(tmp_path / "theirs")) is None
+
+
+def account_uid(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_uid
+
+
+def test_run_command_as_another_user(tmp_path: Path) -> None:
+    user = other_user()
+    who = account(account_uid(user))
+    assert who is not None and who.name == user and who.home.startswith("/")
+    out = run_command(["/bin/sh", "-c", 'id -u; id -G; echo "$HOME $USER"; pwd'], timeout=30, user=who)
+    assert out.ok, out.reason()
+    uid, groups, env, cwd = out.stdout.splitlines()
+    assert int(uid) == who.uid
+    assert set(map(int, groups.split())) == set(who.groups) | {who.gid}
+    assert "0" not in groups.split()  # root's groups are dropped
+    assert env == f"{who.home} {user}" and cwd == "/"
+
+
+def test_run_command_reports_missing_and_slow_programs(tmp_path: Path) -> None:
+    assert run_command([str(tmp_path / "nope")], timeout=5).error is not None
+    slow = run_command(["/bin/sleep", "5"], timeout=0.2)
+    assert slow.returncode is None and "no answer" in slow.reason()
+    bad = run_command(["/bin/sh", "-c", "echo boom >&2; exit 3"], timeout=5)
+    assert bad.reason() == "exit 3: boom"
+
+
+# --- hostile input on the command line ------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["why", "check", "free"])
+def test_a_5000_digit_port_is_one_line_and_exit_2(command: str) -> None:
+    out = _cli(command, "9" * 5000)
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.splitlines()) == 1
+    assert len(out.stderr) < 300
+
+
+def test_unrecognized_arguments_are_escaped() -> None:
+    out = _cli("ls", "--bogus=\x1b[31mRED\x07")
+    assert out.returncode == 2
+    assert "\x1b" not in out.stderr and "\x07" not in out.stderr
+    assert "\\x1b[31mRED" in out.stderr
+
+
+def test_registry_on_a_device_is_one_line_at_once() -> None:
+    t0 = time.monotonic()
+    out = _cli("reserve", "q", env={"PORTDOCTOR_REGISTRY": "/dev/null"})
+    assert time.monotonic() - t0 < 8  # the lock wait is 10 s: it must not be reached
+    assert out.returncode == 2 and "not a regular file" in out.stderr, out.stderr
+
+
+def test_registry_on_a_full_disk_says_full(tmp_path: Path) -> None:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        fd = os.open(mnt / "fill", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass  # ENOSPC: full
+        finally:
+            os.close(fd)
+        out = _cli("reserve", "q", env={"PORTDOCTOR_REGISTRY": str(mnt / "reg.db")})
+        assert out.returncode == 2 and "disk is full" in out.stderr, out.stderr
+        assert "permission" not in out.stderr.lower()
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
+def test_stop_record_json_shape() -> None:
+    from portdoctor.model import Cause, Stop
+
+    c = Cause("pm2", "s", stop=Stop("pm2", ("pm2", "stop", "web"), (("PM2_HOME", "/h"),), uid=5, pids=(1,)))
+    want = {"argv": ["pm2", "stop", "web"], "env": {"PM2_HOME": "/h"}, "uid": 5}
+    assert c.to_dict()["details"]["stop"] == want
+    legacy = Cause("nodemon", "s", details={"manager": "nodemon", "stop": {"signal_pids": [3, 4]}})
+    assert legacy.stop == Stop("nodemon", signal_pids=(3, 4))
+    assert legacy.to_dict()["details"]["stop"] == {"signal_pids": [3, 4]}
+    assert stat.S_ISREG(os.stat(__file__).st_mode)
