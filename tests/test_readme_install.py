@@ -1,8 +1,8 @@
-"""The README's quick start, run verbatim: the venv install commands, in a fresh HOME, from a copy
-of this checkout; then the installed ``portdoctor`` against a real server, and the sudo command it
-prints to an unprivileged user, run through sudo.
+"""The README's quick start, run verbatim: the venv, pipx (and, where uv is installed, uv)
+commands, in a fresh HOME, from a copy of this checkout; then the installed ``portdoctor`` against
+a real server, and the sudo command it prints to an unprivileged user, run through sudo.
 
-Slow (pip builds and installs portdoctor and its dependencies): about 10-30 s.
+Slow (each installer builds and installs portdoctor and its dependencies): 5-15 s each.
 """
 
 from __future__ import annotations
@@ -38,28 +38,48 @@ def console_blocks(markdown: str) -> list[list[str]]:
     return [[line[2:] for line in b.splitlines() if line.startswith("$ ")] for b in blocks]
 
 
-def quick_start_venv() -> list[str]:
-    """The README quick start's venv commands, ending with ``portdoctor 3000``."""
+def quick_start() -> str:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    blocks = [b for b in console_blocks(section) if any("python3 -m venv" in c for c in b)]
-    assert len(blocks) == 1, "README quick start: expected one console block with 'python3 -m venv'"
-    commands = blocks[0]
-    assert commands[-1] == "portdoctor 3000", commands
+    return readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+
+
+def quick_start_commands(installer: str) -> list[str]:
+    """The README quick start's commands for ``installer`` (venv, pipx, uv), ending with
+    ``portdoctor 3000``."""
+    section = quick_start()
+    blocks = console_blocks(section)
+    if installer == "venv":
+        found = [b for b in blocks if any(c.startswith("python3 -m venv ") for c in b)]
+    else:
+        found = [b for b in blocks if any(c.startswith("pipx install .") for c in b)]
+    assert len(found) == 1, f"README quick start: expected one console block for {installer}"
+    commands = found[0]
+    if installer == "uv":  # "The same with uv: `uv tool install .`"
+        assert "The same with [uv](https://docs.astral.sh/uv/): `uv tool install .`" in section
+        commands = ["uv tool install ." if c.startswith("pipx install .") else c for c in commands]
+    assert commands[-1].split("#")[0].strip() == "portdoctor 3000", commands
     return commands
 
 
-def test_quick_start_block_is_found() -> None:
-    commands = quick_start_venv()
-    assert commands[0].startswith("python3 -m venv ")
-    assert any(" install ." in c for c in commands)
+def test_quick_start_blocks_are_found() -> None:
+    venv = quick_start_commands("venv")
+    assert venv[0].startswith("python3 -m venv ") and any(" install ." in c for c in venv)
+    assert quick_start_commands("pipx")[0].startswith("pipx install .")
+    assert quick_start_commands("uv")[0].startswith("uv tool install .")
 
 
-@pytest.fixture(scope="module")
-def installed() -> Iterator[tuple[Path, dict[str, str]]]:
-    """(checkout copy, environment) after running the README's venv commands in a fresh HOME."""
-    require(shutil.which("python3", path=SYSTEM_PATH) is not None, "no python3 on the system PATH")
-    top = Path(tempfile.mkdtemp(prefix="portdoctor-readme-"))
+INSTALLERS = {"venv": "python3", "pipx": "pipx", "uv": "uv"}
+
+
+@pytest.fixture(scope="module", params=sorted(INSTALLERS))
+def installed(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path, dict[str, str]]]:
+    """(installer, HOME, environment) after running the README's commands in a fresh HOME."""
+    installer: str = request.param
+    tool = INSTALLERS[installer]
+    if installer == "uv" and shutil.which("uv", path=SYSTEM_PATH) is None:
+        pytest.skip("no uv on the system PATH (not installed by .ci/run)")
+    require(shutil.which(tool, path=SYSTEM_PATH) is not None, f"no {tool} (apt-get install {tool})")
+    top = Path(tempfile.mkdtemp(prefix=f"portdoctor-readme-{installer}-"))
     try:
         top.chmod(0o755)  # the unprivileged user runs the installed command
         home = top / "home"
@@ -72,11 +92,13 @@ def installed() -> Iterator[tuple[Path, dict[str, str]]]:
             "LANG": "C.UTF-8",
         }
         # The index configuration of whoever runs the tests (a mirror, a proxy) still applies.
-        env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_") or k.endswith("_proxy")})
+        env.update(
+            {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "UV_")) or k.endswith("_proxy")}
+        )
         user_conf = Path.home() / ".config" / "pip" / "pip.conf"
         if "PIP_CONFIG_FILE" not in env and user_conf.is_file():
             env["PIP_CONFIG_FILE"] = str(user_conf)
-        script = "set -e\n" + "\n".join(quick_start_venv()[:-1]) + "\n"
+        script = "set -e\n" + "\n".join(quick_start_commands(installer)[:-1]) + "\n"
         proc = subprocess.run(
             ["bash", "-c", script],
             cwd=clone,
@@ -87,17 +109,17 @@ def installed() -> Iterator[tuple[Path, dict[str, str]]]:
             timeout=600,
         )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-        yield home, env
+        yield installer, home, env
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
 
 def test_installed_portdoctor_names_a_real_server(
-    installed: tuple[Path, dict[str, str]], servers: Servers
+    installed: tuple[str, Path, dict[str, str]], servers: Servers
 ) -> None:
-    home, env = installed
+    installer, home, env = installed
     srv = servers.tcp()
-    last = quick_start_venv()[-1].replace("3000", str(srv.port))
+    last = quick_start_commands(installer)[-1].replace("3000", str(srv.port))
     proc = subprocess.run(["bash", "-c", last], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"pid {srv.pid}" in proc.stdout
@@ -105,10 +127,10 @@ def test_installed_portdoctor_names_a_real_server(
 
 
 def test_installed_portdoctor_prints_a_sudo_command_that_works(
-    installed: tuple[Path, dict[str, str]], servers: Servers
+    installed: tuple[str, Path, dict[str, str]], servers: Servers
 ) -> None:
     """An unprivileged user's run, a root-owned listener: the printed sudo command, run, answers."""
-    home, env = installed
+    _, home, env = installed
     user = other_user()
     srv = servers.tcp()  # root's
     shown = subprocess.run(
