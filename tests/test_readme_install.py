@@ -55,7 +55,7 @@ def quick_start_commands(installer: str) -> list[str]:
     assert len(found) == 1, f"README quick start: expected one console block for {installer}"
     commands = found[0]
     if installer == "uv":  # "The same with uv: `uv tool install .`"
-        assert "The same with [uv](https://docs.astral.sh/uv/): `uv tool install .`" in section
+        assert "The same with uv: `uv tool install .`" in section
         commands = ["uv tool install ." if c.startswith("pipx install .") else c for c in commands]
     assert commands[-1].split("#")[0].strip() == "portdoctor 3000", commands
     return commands
