@@ -38,6 +38,19 @@ class PermissionProblem(PortdoctorError, PermissionError):
     exit_status = ExitStatus.PERMISSION
 
 
+class MissingDependency(PortdoctorError, ImportError):
+    """An optional Python package this command needs is not installed (one line says which)."""
+
+    exit_status = ExitStatus.USAGE
+
+    def __init__(self, package: str, needed_by: str) -> None:
+        super().__init__(
+            f"{needed_by} needs the Python package {package!r}, which is not installed"
+            f" (python3 -m pip install {package}, or install portdoctor with pip/pipx)"
+        )
+        self.package = package
+
+
 class NoSuchProcess(PortdoctorError):
     """The process went away (or its pid was recycled) while we looked at it."""
 

@@ -77,9 +77,26 @@ def default_path() -> str:
     env = os.environ.get(ENV)
     if env:
         return os.path.expanduser(env)
-    import platformdirs
+    return os.path.join(_user_data_dir(), FILENAME)
 
-    return os.path.join(platformdirs.user_data_dir("portdoctor", appauthor=False), FILENAME)
+
+def _user_data_dir() -> str:
+    """platformdirs' ``user_data_dir("portdoctor")``, or the same path without it (it is optional)."""
+    try:
+        import platformdirs
+    except ModuleNotFoundError:
+        pass
+    else:
+        return str(platformdirs.user_data_dir("portdoctor", appauthor=False))
+    import sys
+
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
+    elif sys.platform == "darwin":
+        base = os.path.expanduser("~/Library/Application Support")
+    else:  # Linux and the BSDs: the XDG base directory
+        base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")
+    return os.path.join(base, "portdoctor")
 
 
 def check_name(name: str) -> str:

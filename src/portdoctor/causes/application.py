@@ -177,6 +177,8 @@ def detect(ctx: Context) -> Cause | None:
     main = service[0] if service else foreign[0]
     owner = main.user or (f"uid {main.uid}" if main.uid is not None else "an unknown user")
     sudo = "sudo " if main.uid != ctx.my_uid and ctx.my_uid != 0 else ""
+    from ..invocation import sudo_command
+
     pids = tuple(h.pid for h in holders)
     evidence = [
         f"pid {h.pid} ({h.name}) holds the listening socket, running as {h.user or h.uid}" for h in holders
@@ -211,7 +213,9 @@ def detect(ctx: Context) -> Cause | None:
     actions.append(
         Action(
             description="Or stop it anyway (it is protected: needs --force)",
-            command=f"{sudo}portdoctor free {ctx.port} --force",
+            command=sudo_command("free", str(ctx.port), "--force")
+            if sudo
+            else f"portdoctor free {ctx.port} --force",
             safe=False,
             kind="free",
             targets=pids,

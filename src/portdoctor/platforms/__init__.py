@@ -24,6 +24,14 @@ import sys
 if sys.platform.startswith("linux") and os.environ.get("PORTDOCTOR_BACKEND") != "generic":
     from . import linux as current
 else:  # pragma: no cover - exercised on macOS/Windows
-    from . import generic as current  # type: ignore[no-redef, attr-defined, unused-ignore]
+    try:
+        from . import generic as current  # type: ignore[no-redef, attr-defined, unused-ignore]
+    except ModuleNotFoundError as exc:
+        # psutil is optional (the Linux back-end and the single-file build do without it).
+        if exc.name != "psutil":
+            raise
+        from ..errors import MissingDependency
+
+        raise MissingDependency("psutil", "the psutil back-end (every platform but Linux)") from None
 
 __all__ = ["current"]

@@ -23,6 +23,7 @@ import zlib
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
+from ..invocation import sudo_command
 from ..model import LISTEN, TCP, UDP, UNCONN, Hidden, Socket
 from .common import ProcessFacts, posix_username
 
@@ -244,7 +245,7 @@ def _hidden(s: Socket) -> Hidden:
             uid=None,
             user=None,
             reason=f"{MACOS_HIDDEN_REASON}: its holder belongs to another user",
-            hint=MACOS_HIDDEN_HINT.format(port=s.port),
+            hint=sudo_command("why", str(s.port)),
         )
     if WINDOWS:
         return Hidden(
@@ -264,7 +265,7 @@ def _hidden(s: Socket) -> Hidden:
             if privileged
             else "its holder is a process of another user, whose open files you cannot read"
         ),
-        hint=None if privileged else f"sudo portdoctor why {s.port}",
+        hint=None if privileged else sudo_command("why", str(s.port)),
     )
 
 

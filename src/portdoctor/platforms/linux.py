@@ -448,6 +448,7 @@ def attach_holders(
 
 def _hidden(s: Socket, denied: Sequence[int], privileged: bool) -> Hidden:
     """Why nobody was found holding ``s``, and what would show the holder."""
+    from ..invocation import sudo_command
     user = username(s.uid)
     if denied and not privileged:
         owner = "you" if s.uid == os.geteuid() else (user or f"uid {s.uid}")
@@ -459,7 +460,7 @@ def _hidden(s: Socket, denied: Sequence[int], privileged: bool) -> Hidden:
                 f"the socket belongs to {owner}; its holder is among {len(denied)} processes "
                 "whose file descriptors you cannot read"
             ),
-            hint=f"sudo portdoctor why {s.port}",
+            hint=sudo_command("why", str(s.port)),
         )
     if denied:
         shown = ", ".join(str(p) for p in sorted(denied)[:5])
