@@ -136,7 +136,7 @@ def test_launchd_homebrew_job() -> None:
     assert cause is not None and cause.kind == "launchd"
     assert cause.details["label"] == "homebrew.mxcl.postgresql@16"
     assert cause.details["domain"] == "gui/501"
-    assert cause.details["stop"] == {"argv": ["brew", "services", "stop", "postgresql@16"]}
+    assert cause.stop is not None and cause.stop.argv == ("brew", "services", "stop", "postgresql@16")
     commands = [a.command for a in cause.actions]
     assert commands[:2] == [
         "brew services stop postgresql@16",

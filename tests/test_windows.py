@@ -213,7 +213,7 @@ def test_docker_desktop_backend(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         {"id": "3f2a9c1b7d4e", "name": "web-1", "image": "nginx:alpine", "ports": "0.0.0.0:8088->80/tcp",
          "compose_project": "shop", "compose_service": "web"}
     ]  # fmt: skip
-    assert cause.details["stop"] == {"argv": ["docker", "stop", "web-1"]}
+    assert cause.stop is not None and cause.stop.argv == ("docker", "stop", "web-1")
     commands = [a.command for a in cause.actions]
     assert commands[:2] == ["docker compose -p shop stop web", "docker stop web-1"]
     assert "docker ps --filter publish=8088" in commands

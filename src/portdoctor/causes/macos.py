@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ..model import Action, Cause
+from ..model import Action, Cause, Stop
 from .actions import pick_action
 
 TYPE_CHECKING = False
@@ -144,6 +144,6 @@ def launchd_cause(port: int, h: Holder, job: LaunchdJob, *, my_uid: int) -> Caus
             "domain": domain,
             "homebrew_formula": formula,
             "respawns": True,
-            "stop": {"argv": stop_argv},
         },
+        stop=Stop("launchd", tuple(stop_argv), uid=h.uid, pids=(h.pid,)),
     )

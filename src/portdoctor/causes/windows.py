@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ..model import Action, Cause
+from ..model import Action, Cause, Stop
 from .actions import pick_action
 
 TYPE_CHECKING = False
@@ -231,6 +231,7 @@ def docker_desktop_cause(ctx: Context, holders: Sequence[Holder], h: Holder) -> 
         "protected": True,
         "containers": containers,
     }
+    stop = None
     if containers:
         names = [str(c["name"] or c["id"]) for c in containers]
         project = containers[0].get("compose_project")
@@ -252,7 +253,7 @@ def docker_desktop_cause(ctx: Context, holders: Sequence[Holder], h: Holder) -> 
                 kind="docker-stop",
             )
         )
-        details["stop"] = {"argv": ["docker", "stop", *names]}
+        stop = Stop("docker", ("docker", "stop", *names), pids=(h.pid,))
         who = ", ".join(f"{c['name']} ({c['image']})" for c in containers)
         summary = f"Port {port} is published by the Docker container {who}, through Docker Desktop."
     else:
@@ -270,6 +271,7 @@ def docker_desktop_cause(ctx: Context, holders: Sequence[Holder], h: Holder) -> 
         evidence=(f"pid {h.pid} is {h.name}, Docker Desktop's port forwarder",),
         actions=tuple(actions),
         details=details | {"holder_pids": list(pids)},
+        stop=stop,
     )
 
 
