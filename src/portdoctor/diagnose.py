@@ -45,6 +45,8 @@ def why(
     if cwd is not None:
         ctx.cwd = cwd
     cause = detect(ctx)
+    from .probe import availability
+
     return Diagnosis(
         port=number,
         protocol=protocol,
@@ -54,4 +56,5 @@ def why(
         hidden=finding.hidden,
         cause=cause,
         notes=tuple(ctx.notes),
+        availability=availability(number, protocol, host=host, ipv6=ipv6, reuseaddr=reuseaddr),
     )

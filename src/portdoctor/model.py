@@ -8,6 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .probe import Availability
+
 TCP = "tcp"
 UDP = "udp"
 
@@ -467,15 +469,17 @@ class Diagnosis(Record):
         "hidden",
         "cause",
         "notes",
+        "availability",
     )
     port: int
     protocol: str  # "tcp", "udp" or "tcp+udp"
-    in_use: bool
+    in_use: bool  # a listener (or bound UDP socket) is on the port; see ``free`` for "can I bind it"
     sockets: tuple[Socket, ...]
     holders: tuple[Holder, ...]
     hidden: tuple[Hidden, ...]
     cause: Cause | None
     notes: tuple[str, ...]  # things worth knowing: a daemon that did not answer...
+    availability: Availability | None  # the real binds that decide ``free`` (probe.availability)
 
     def __init__(
         self,
@@ -487,8 +491,16 @@ class Diagnosis(Record):
         hidden: tuple[Hidden, ...] = (),
         cause: Cause | None = None,
         notes: tuple[str, ...] = (),
+        availability: Availability | None = None,
     ) -> None:
         self._fill(locals())
+
+    @property
+    def free(self) -> bool:
+        """portdoctor's one definition: a listener like the user's can bind the port now."""
+        if self.availability is not None:
+            return self.availability.free
+        return not self.in_use
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -514,4 +526,6 @@ class Diagnosis(Record):
             "cause": self.cause.to_dict() if self.cause else None,
             "actions": [a.to_dict() for a in self.actions],
             "notes": list(self.notes),
+            "free": self.free,
+            "bind": self.availability.to_dict() if self.availability is not None else None,
         }
