@@ -861,8 +861,13 @@ def _kept(
         for s in orphans:
             counts[s.state] = counts.get(s.state, 0) + 1
         what = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        expires = [s.expires for s in orphans if s.expires is not None]
-        when = f"about {max(expires):.0f}s" if expires else f"up to {_REMNANT_SECONDS}s"
+        # Only these states' timers end the socket; FIN_WAIT1's is a retransmission timer.
+        timed = [s for s in orphans if s.state in ("TIME_WAIT", "FIN_WAIT2")]
+        expires = [s.expires for s in timed if s.expires is not None]
+        if expires and len(timed) == len(orphans):
+            when = f"about {max(expires):.0f}s"
+        else:
+            when = f"about {_REMNANT_SECONDS}s or less once the peer answers"
         parts.append(f"{what} socket(s) that no process holds remain; the kernel drops them in {when}")
     a = d.availability
     if a is not None and a.reusable:
