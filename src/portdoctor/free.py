@@ -611,6 +611,7 @@ def _wait_port(plan: Plan, timeout: float, until: Callable[[], bool] | None = No
 
     watched = _watched(plan)
     deadline = time.monotonic() + timeout
+    pause = POLL / 32  # most servers exit within milliseconds of SIGTERM: look again soon
     while True:
         now = sockets(plan.port, (plan.protocol,), all_netns=False)
         listening = [s.inode for s in now if s.listening]
@@ -624,7 +625,8 @@ def _wait_port(plan: Plan, timeout: float, until: Callable[[], bool] | None = No
             return "stopped"
         if time.monotonic() >= deadline:
             return "held"
-        time.sleep(POLL)
+        time.sleep(pause)
+        pause = min(pause * 2, POLL)
 
 
 def execute(
