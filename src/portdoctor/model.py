@@ -250,12 +250,16 @@ class Hidden(Record):
         "user",
         "reason",
         "hint",
+        "candidates",
     )
     inode: int
     uid: int | None
     user: str | None
     reason: str
     hint: str | None
+    # Processes of the socket's owner whose fds we could not read: the holder is probably one of
+    # them (matched by owner, not proven). Name and command line as /proc shows them to anyone.
+    candidates: tuple[ProcessRef, ...]
 
     def __init__(
         self,
@@ -264,6 +268,7 @@ class Hidden(Record):
         user: str | None,
         reason: str,
         hint: str | None = None,
+        candidates: tuple[ProcessRef, ...] = (),
     ) -> None:
         self._fill(locals())
 
@@ -275,6 +280,7 @@ class Hidden(Record):
             "user": self.user,
             "reason": self.reason,
             "hint": self.hint,
+            "candidates": [c.to_dict() for c in self.candidates],
         }
 
 

@@ -221,6 +221,13 @@ def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool 
         for x in d.hidden:
             hint = f"; try: {escape(x.hint)}" if x.hint else ""
             out.append(f"  inode {x.inode}: {escape(x.reason)}{hint}")
+            shown = x.candidates if verbose else x.candidates[:5]
+            for c in shown:
+                command = escape_argv(c.cmdline, None if verbose else 120) if c.cmdline else escape(c.name)
+                who = f"pid {c.pid} {escape(c.name)}: {command}"
+                out.append(f"      candidate (same owner, not proven): {who}")
+            if len(shown) < len(x.candidates):
+                out.append(f"      ... {len(x.candidates) - len(shown)} more candidates (-v lists them)")
     if d.actions:
         out.append("")
         out.append(paint("Next steps", "bold"))
