@@ -45,8 +45,6 @@ def why(
     if cwd is not None:
         ctx.cwd = cwd
     cause = detect(ctx)
-    from .probe import availability
-
     return Diagnosis(
         port=number,
         protocol=protocol,
@@ -56,5 +54,5 @@ def why(
         hidden=finding.hidden,
         cause=cause,
         notes=tuple(ctx.notes),
-        availability=availability(number, protocol, host=host, ipv6=ipv6, reuseaddr=reuseaddr),
+        availability=ctx.availability(),
     )
