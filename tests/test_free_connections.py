@@ -187,6 +187,24 @@ def test_child_left_by_a_dead_listener_is_a_target(procs: Procs) -> None:
     agree(port, data)
 
 
+def test_child_that_ignores_sigterm_needs_force(procs: Procs) -> None:
+    port = free_port()
+    server = procs.start([sys.executable, str(FORKING), str(port), "reuse", "ignore"])
+    wait_listening(port, what="forking server")
+    child = connect_and_hold(procs, port, server.pid)
+    r = cli("free", str(port), "--json", "--timeout", "0.5")
+    assert r.returncode == 1, r.stdout + r.stderr
+    data = json.loads(r.stdout)
+    assert alive(child) and not alive(server.pid)
+    assert f"pid {child} " in data["summary"] and "ignored SIGTERM" in data["summary"]
+    assert listener(port, reuse=False) == errno.EADDRINUSE
+    forced = cli("free", str(port), "--json", "--timeout", "0.5", "--force")
+    assert forced.returncode == 1, forced.stdout + forced.stderr  # the remnant stays
+    steps = json.loads(forced.stdout)["steps"]
+    assert any(s["action"] == "SIGKILL" and s["pid"] == child and s["result"] == "sent" for s in steps)
+    wait_until(lambda: not alive(child), message="the child killed")
+
+
 def test_free_port_agrees_everywhere() -> None:
     """Nothing on the port: every command says free, and both listeners bind."""
     port = free_port()

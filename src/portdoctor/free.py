@@ -853,11 +853,20 @@ def _kept(
     if held:
         pids = sorted({p for s in held for p in s.holders})
         after = [Target.of(h) for h in d.holders if h.pid in pids]
-        who = ", ".join(t.label for t in after) or "a process we cannot see"
-        parts.append(
-            f"{who} still holds {len(held)} connection(s) on it "
-            "(not a target: an outgoing connection, or one we could not tie to the server)"
-        )
+        signalled = {t.pid for t in plan.targets}
+        stubborn = [t for t in after if t.pid in signalled]
+        others = [t for t in after if t.pid not in signalled]
+        if stubborn:
+            parts.append(
+                ", ".join(t.label for t in stubborn)
+                + f" ignored {TERM} and still holds connections on it (--force sends {KILL})"
+            )
+        if others or not stubborn:
+            who = ", ".join(t.label for t in others) or "a process we cannot see"
+            parts.append(
+                f"{who} holds connection(s) on it (not a target: an outgoing connection, "
+                "or one we could not tie to the server)"
+            )
     if orphans:
         counts: dict[str, int] = {}
         for s in orphans:

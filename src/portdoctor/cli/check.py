@@ -35,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
     a = availability(args.port, protocol, host=args.host, ipv6=args.ipv6, reuseaddr=args.reuseaddr)
     in_use = not a.free or (described and not a.bindable)
     failed = a.blocked or next((r for _, r in a.binds if not r.ok), None)
+    # "bind": the bind that failed, else (for a described bind) the one that worked.
+    shown = failed if failed is not None and (described or in_use) else None
+    if shown is None and described and a.binds:
+        shown = a.binds[0][1]
     if args.json:
         from ..render import print_json
 
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
                 "in_use": in_use,
                 "free": a.free,
                 "listeners": [s.to_dict() for s in listeners],
-                "bind": None if failed is None or not (described or in_use) else failed.to_dict(),
+                "bind": None if shown is None else shown.to_dict(),
                 "binds": a.to_dict(),
             }
         )
