@@ -519,7 +519,7 @@ def _hidden(
                     f"{len(mine)} processes{listed}{clue}. Matched by owner, not proven: only reading "
                     f"their file descriptors ({who}) proves which one holds it"
                 ),
-                hint=f"sudo portdoctor why {s.port}",
+                hint=sudo_command("why", str(s.port)),
                 candidates=candidates,
             )
     if denied and not privileged:
