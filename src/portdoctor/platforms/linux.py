@@ -491,6 +491,7 @@ def _hidden(
 ) -> Hidden:
     """Why nobody was found holding ``s``, and what would show the holder."""
     from ..invocation import sudo_command
+
     user = username(s.uid)
     if denied and not privileged and s.uid is not None and s.uid != os.geteuid():
         refs = [_candidate(p) for p in _by_owner(s.uid, denied, {} if owners is None else owners)]
