@@ -196,8 +196,13 @@ def test_why_time_wait_json() -> None:
 
     port = leave_time_wait()
     r = pd("why", str(port), "--json")
-    assert r.returncode == 0  # only a remnant: a new listener can bind (with SO_REUSEADDR)
+    # Only a remnant, yet not free: a bind without SO_REUSEADDR fails (the one definition of free).
+    assert r.returncode == 1
     d = json.loads(r.stdout)
+    assert d["free"] is False and d["bind"]["free"] is False
+    # The old socket did not set SO_REUSEADDR, so even a bind with it fails over the remnant.
+    assert d["bind"]["reusable"] is False
+    assert {b["reuseaddr"] for b in d["bind"]["binds"] if b["error"] == "in-use"} == {True, False}
     tw = [s for s in d["sockets"] if s["state"] == "TIME_WAIT"]
     assert tw, d["sockets"]
     assert all(s["holders"] == [] for s in tw)

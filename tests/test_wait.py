@@ -78,7 +78,8 @@ def test_sees_ipv6_and_udp() -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TIME_WAIT set-up is Linux's")
-def test_time_wait_is_free() -> None:
+def test_time_wait_is_not_free_but_bindable_with_reuseaddr() -> None:
+    """The one definition of free: a TIME_WAIT remnant fails a bind without SO_REUSEADDR."""
     srv = socket.create_server(("127.0.0.1", 0))
     port = srv.getsockname()[1]
     client = socket.create_connection(("127.0.0.1", port))
@@ -90,7 +91,9 @@ def test_time_wait_is_free() -> None:
     from portdoctor.find import sockets
 
     assert any(s.state == "TIME_WAIT" for s in sockets(port, ("tcp",)))
-    assert wait(port, until="free", timeout=0)
+    assert not wait(port, until="free", timeout=0)
+    assert wait(port, until="bindable", timeout=0)  # with SO_REUSEADDR, as the server had
+    assert not wait(port, until="bindable", timeout=0, reuseaddr=False)
 
 
 def test_wait_free_returns_when_the_listener_closes(procs: list[subprocess.Popen[str]]) -> None:
@@ -210,8 +213,9 @@ def test_bindable_waits_out_time_wait_without_reuseaddr(procs: list[subprocess.P
     assert [s.state for s in sockets(port, ("tcp",))] == ["TIME_WAIT"]
     assert can_bind(port, reuseaddr=False).error == "in-use"  # the plain bind fails over it
     assert can_bind(port, reuseaddr=True).ok  # SO_REUSEADDR binds over it
-    # Nothing listens: free at once; with SO_REUSEADDR, bindable at once.
-    assert run_wait(str(port), "--free", "--timeout", "0").returncode == 0
+    # Nothing listens, but a bind without SO_REUSEADDR fails: not free (the one definition);
+    # with SO_REUSEADDR, bindable at once.
+    assert run_wait(str(port), "--free", "--timeout", "0").returncode == 1
     out = run_wait(str(port), "--bindable", "--timeout", "0", "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["until"] == "bindable"
@@ -228,6 +232,7 @@ def test_bindable_waits_out_time_wait_without_reuseaddr(procs: list[subprocess.P
     assert w.returncode == 0, err
     assert out_text == f"{port}/tcp: bindable\n"
     assert can_bind(port, host="127.0.0.1", reuseaddr=False).ok
+    assert run_wait(str(port), "--free", "--timeout", "0").returncode == 0
 
 
 def test_bindable_returns_when_the_listener_closes(procs: list[subprocess.Popen[str]]) -> None:

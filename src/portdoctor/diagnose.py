@@ -54,4 +54,5 @@ def why(
         hidden=finding.hidden,
         cause=cause,
         notes=tuple(ctx.notes),
+        availability=ctx.availability(),
     )

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
-    from .model import Account, Diagnosis, Holder, Stop
+    from .model import Account, Diagnosis, Holder, ProcessRef, Stop
+    from .probe import Availability
 
 DEFAULT_TIMEOUT = 5.0  # seconds to wait for the port after a graceful stop
 GRACE = 1.0  # seconds the workers of a group get to follow their master before we signal them
@@ -46,6 +47,8 @@ class Target:
     uid: int | None = None
     user: str | None = None
     follower: bool = False  # a forked worker: signalled only if still alive after its master
+    inodes: tuple[int, ...] = field(default=(), compare=False)  # its sockets on the port (listening or not)
+    parents: tuple[ProcessRef, ...] = field(default=(), compare=False, repr=False)  # parent first
 
     @property
     def label(self) -> str:
@@ -71,7 +74,7 @@ class Target:
     @classmethod
     def of(cls, h: Holder, *, follower: bool = False) -> Target:
         """The target for a holder of the diagnosis."""
-        return cls(h.pid, h.name, h.started, h.cmdline, h.uid, h.user, follower)
+        return cls(h.pid, h.name, h.started, h.cmdline, h.uid, h.user, follower, h.inodes, h.parents)
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,9 @@ class Plan:
         if self.targets:
             when = "if still held" if force else "only with --force or after asking"
             out.extend(Step(KILL, t.label, f"planned {when}", pid=t.pid) for t in self.targets)
-        out.append(Step("verify", where, f"planned: watch {SETTLE:g}s for a respawn"))
+        risk = respawn_risk(self)
+        watch = f"watch {SETTLE:g}s for a respawn ({risk})" if risk else "no respawn watch: " + NO_RESPAWNER
+        out.append(Step("verify", where, f"planned: {watch}"))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,6 +176,9 @@ class FreeResult:
     refused: tuple[str, ...] = ()
     dry_run: bool = False
     summary: str = ""
+    availability: Availability | None = field(default=None, compare=False, hash=False)
+    watched: float | None = None  # seconds the port was watched for a respawn; None: not watched
+    respawn_risk: str | None = None  # what in the holder's chain could restart it (why we watched)
 
     @property
     def seconds(self) -> float:
@@ -190,6 +198,10 @@ class FreeResult:
             "refused": list(self.refused),
             "dry_run": self.dry_run,
             "summary": self.summary,
+            "bind": self.availability.to_dict() if self.availability is not None else None,
+            "respawn_watch": None
+            if self.watched is None
+            else {"seconds": round(self.watched, 3), "reason": self.respawn_risk},
         }
 
 
@@ -225,19 +237,20 @@ def plan(
     cause = d.cause
     details: dict[str, Any] = dict(cause.details) if cause else {}
     listen = [s for s in d.sockets if s.listening and not s.foreign_netns]
+    kept = _connection_holders(d)  # accepted connections that keep the port from a plain bind
     base = Plan(
         port=number,
         protocol=protocol,
-        in_use=d.in_use,
+        in_use=d.in_use or bool(kept),
         cause=cause.kind if cause else None,
         summary=cause.summary if cause else None,
         manager=details.get("manager") if isinstance(details.get("manager"), str) else None,
         inodes=frozenset(s.inode for s in listen if s.inode),
         shared=bool(details.get("shared")),
     )
-    if not d.in_use:
+    if not base.in_use:
         return base
-    held = {p for s in listen for p in s.holders}
+    held = {p for s in listen for p in s.holders} | kept
     holders = [h for h in d.holders if h.pid in held]
     if not holders:
         hint = next((h.hint for h in d.hidden if h.hint), None)
@@ -326,6 +339,39 @@ def _group(holders: Sequence[Holder]) -> list[Target]:
     top = [Target.of(h) for h in holders if h.ppid not in pids]
     workers = [Target.of(h, follower=True) for h in holders if h.ppid in pids]
     return top + workers
+
+
+def _connection_holders(d: Diagnosis) -> set[int]:
+    """Pids that hold an accepted TCP connection on the port (its local port) but not a listener.
+
+    Such a connection makes a bind without SO_REUSEADDR fail after the listener is gone: a forked
+    child of the server (socat fork, a forking Python server) or a process the socket was passed
+    to. A connection counts as accepted when the port is outside the ephemeral range (no outgoing
+    connection gets it by chance), when its holder descends from a listener holder, or when its
+    peer's port is ephemeral (a client's); an outgoing connection of another program that the
+    kernel happened to give this port is not a target (``free`` names it instead).
+    """
+    if d.protocol != TCP:
+        return set()
+    from .ranges import ephemeral_range
+
+    lo, hi = ephemeral_range()
+    listeners = {p for s in d.sockets if s.listening and not s.foreign_netns for p in s.holders}
+    out: set[int] = set()
+    for s in d.sockets:
+        if s.listening or s.foreign_netns or s.port != d.port or not s.holders:
+            continue
+        for pid in s.holders:
+            if pid in listeners or pid in out:
+                continue
+            h = d.holder(pid)
+            if h is None:
+                continue
+            forked = any(ref.pid in listeners for ref in h.parents)
+            peer = s.remote_port is not None and lo <= s.remote_port <= hi
+            if not lo <= d.port <= hi or forked or peer:
+                out.add(pid)
+    return out
 
 
 def _targets_for(pid: int, d: Diagnosis) -> Target:
@@ -549,24 +595,38 @@ def _listeners(port: int, protocol: str) -> list[int]:
     """Inodes of the listening sockets on the port in our namespace (0 where unknown)."""
     from .find import sockets
 
-    return [s.inode for s in sockets(port, (protocol,)) if s.listening and not s.foreign_netns]
+    return [s.inode for s in sockets(port, (protocol,), all_netns=False) if s.listening]
+
+
+def _watched(plan: Plan) -> frozenset[int]:
+    """The sockets whose release ``free`` waits for: the listeners and the targets' connections."""
+    return plan.inodes | frozenset(i for t in plan.targets for i in t.inodes if i)
 
 
 def _wait_port(plan: Plan, timeout: float, until: Callable[[], bool] | None = None) -> str:
-    """Poll until the port is released ('released'), re-bound by a new socket ('rebound'),
-    ``until`` says stop ('stopped'), or ``timeout`` passes ('held')."""
+    """Poll until the port is released ('released': no listener, and no connection of a target
+    still held by a process), re-bound by a new socket ('rebound'), ``until`` says stop
+    ('stopped'), or ``timeout`` passes ('held')."""
+    from .find import sockets
+
+    watched = _watched(plan)
     deadline = time.monotonic() + timeout
+    pause = POLL / 32  # most servers exit within milliseconds of SIGTERM: look again soon
     while True:
-        now = _listeners(plan.port, plan.protocol)
-        if not now:
+        now = sockets(plan.port, (plan.protocol,), all_netns=False)
+        listening = [s.inode for s in now if s.listening]
+        # An orphaned connection (FIN_WAIT2, TIME_WAIT) has inode 0: no process holds it any more.
+        kept = [s for s in now if not s.listening and s.inode and s.inode in watched]
+        if not listening and not kept:
             return "released"
-        if plan.inodes and any(i and i not in plan.inodes for i in now):
+        if plan.inodes and any(i and i not in plan.inodes for i in listening):
             return "rebound"
         if until is not None and until():
             return "stopped"
         if time.monotonic() >= deadline:
             return "held"
-        time.sleep(POLL)
+        time.sleep(pause)
+        pause = min(pause * 2, POLL)
 
 
 def execute(
@@ -581,18 +641,18 @@ def execute(
 
     Raises FreeRefused when the plan was refused. ``ask(question)`` is called before SIGKILL
     when ``force`` is False; without it (or on 'no') the port stays held and ``freed`` is False.
+    ``settle`` is how long a released port is watched for a respawn, when something in the
+    holder's chain can restart it (:func:`respawn_risk`); otherwise ``free`` returns at once.
     """
     if plan.refused:
         raise FreeRefused(_refused_result(plan))
-    where = f"port {plan.port}/{plan.protocol}"
     steps: list[Step] = []
     if not plan.in_use:
-        return FreeResult(
-            plan.port, plan.protocol, True, (Step("verify", where, "already free"),), plan.cause,
-            summary=f"{plan.port}/{plan.protocol} is already free.",
-        )  # fmt: skip
+        return _verify(plan, "released", steps, 0.0, None)
+    risk = respawn_risk(plan)  # before the signals: the chain is readable only while it lives
     state = "held"
     pins: list[_Pin] = []
+    where = f"port {plan.port}/{plan.protocol}"
     try:
         if plan.command:
             state = _run_manager(plan, timeout, steps)
@@ -617,7 +677,7 @@ def execute(
     finally:
         for p in pins:
             p.close()
-    return _verify(plan, state, steps, settle)
+    return _verify(plan, state, steps, settle, risk)
 
 
 def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
@@ -663,8 +723,10 @@ def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin
             pins.append(p)
             pinned[t.pid] = p
     start = time.monotonic()
-    leaders = [p for p in pins if not p.target.follower]
-    followers = [p for p in pins if p.target.follower]
+    # A forked child that holds only accepted connections (no listener) does not exit with its
+    # master: it is signalled at once, not after GRACE.
+    leaders = [p for p in pins if not p.target.follower or _connections_only(p.target, plan)]
+    followers = [p for p in pins if p not in leaders]
     for p in leaders:
         t0 = time.monotonic()
         steps.append(Step(TERM, p.target.label, _send(p, False), time.monotonic() - t0, p.target.pid))
@@ -685,39 +747,41 @@ def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin
     return state
 
 
+def _connections_only(t: Target, plan: Plan) -> bool:
+    return bool(t.inodes) and not set(t.inodes) & plan.inodes
+
+
 def _said(state: str) -> str:
     return {"released": "released", "rebound": "re-bound by a new socket", "stopped": "held"}.get(
         state, "still held"
     )
 
 
-def _verify(plan: Plan, state: str, steps: list[Step], settle: float) -> FreeResult:
-    """Watch a released port for a respawn; name who holds it when it is not free."""
+def _verify(plan: Plan, state: str, steps: list[Step], settle: float, risk: str | None) -> FreeResult:
+    """Watch a released port for a respawn (only when ``risk`` names something that can restart
+    the holder), then decide with the one definition of free (probe.availability): free, held by
+    a listener (a respawn, or a holder that ignored the signal), or kept by connections."""
     from .diagnose import why
+    from .probe import availability
 
     where = f"port {plan.port}/{plan.protocol}"
     t0 = time.monotonic()
+    watched: float | None = None
     if state == "released":
-        deadline = time.monotonic() + settle
-        while time.monotonic() < deadline and not _listeners(plan.port, plan.protocol):
-            time.sleep(POLL)
+        if risk and settle > 0:
+            deadline = time.monotonic() + settle
+            while time.monotonic() < deadline and not _listeners(plan.port, plan.protocol):
+                time.sleep(POLL)
+            watched = time.monotonic() - t0
         if not _listeners(plan.port, plan.protocol):
-            steps.append(Step("verify", where, "free", time.monotonic() - t0))
-            return FreeResult(
-                plan.port, plan.protocol, True, tuple(steps), plan.cause,
-                summary=f"{plan.port}/{plan.protocol} is free.",
-            )  # fmt: skip
+            a = availability(plan.port, plan.protocol)
+            if a.free:
+                return _freed(plan, steps, t0, watched, risk, a)
     d = why(plan.port, plan.protocol)
-    if not d.in_use:  # released between our last look and the diagnosis
-        steps.append(Step("verify", where, "free", time.monotonic() - t0))
-        return FreeResult(
-            plan.port,
-            plan.protocol,
-            True,
-            tuple(steps),
-            plan.cause,
-            summary=f"{plan.port}/{plan.protocol} is free.",
-        )
+    if not d.in_use:  # no listener: free, or kept by connections and remnants
+        if d.free:
+            return _freed(plan, steps, t0, watched, risk, d.availability)
+        return _kept(plan, d, steps, t0, watched, risk)
     listen = {p for s in d.sockets if s.listening and not s.foreign_netns for p in s.holders}
     after = tuple(Target.of(h) for h in d.holders if h.pid in listen)
     before = {(t.pid, t.started) for t in (*plan.holders, *plan.targets)}
@@ -728,7 +792,10 @@ def _verify(plan: Plan, state: str, steps: list[Step], settle: float) -> FreeRes
         who = ", ".join(t.label for t in new)
         by = respawned["name"] if respawned else "?"
         pids = ", ".join(f"pid {t.pid}" for t in new)
-        steps.append(Step("verify", where, f"re-bound by {pids}, restarted by {by}", time.monotonic() - t0))
+        seen = f" after {watched:.2f}s" if watched is not None else ""
+        steps.append(
+            Step("verify", where, f"re-bound by {pids}{seen}, restarted by {by}", time.monotonic() - t0)
+        )
         cmd = respawned.get("command") if respawned else None
         summary = f"{plan.port}/{plan.protocol} was re-bound by {who}: restarted by {by}." + (
             f" Stop that first: {cmd}" if cmd else ""
@@ -743,7 +810,204 @@ def _verify(plan: Plan, state: str, steps: list[Step], settle: float) -> FreeRes
     return FreeResult(
         plan.port, plan.protocol, False, tuple(steps), plan.cause,
         respawned_by=respawned, holders_after=after, summary=summary,
+        availability=d.availability, watched=watched, respawn_risk=risk,
     )  # fmt: skip
+
+
+def _freed(
+    plan: Plan, steps: list[Step], t0: float, watched: float | None, risk: str | None, a: Availability | None
+) -> FreeResult:
+    where = f"port {plan.port}/{plan.protocol}"
+    if not plan.in_use:
+        result = "already free"
+        summary = f"{plan.port}/{plan.protocol} is already free."
+    else:
+        result = "free"
+        summary = f"{plan.port}/{plan.protocol} is free. " + watch_text(watched, risk)
+    steps.append(Step("verify", where, result, time.monotonic() - t0))
+    return FreeResult(
+        plan.port, plan.protocol, True, tuple(steps), plan.cause, summary=summary,
+        availability=a, watched=watched, respawn_risk=risk,
+    )  # fmt: skip
+
+
+def watch_text(watched: float | None, risk: str | None) -> str:
+    """How the respawn watch went, for people: 'No respawn in 1.00s of watching (...)'."""
+    if watched is None:
+        return f"No respawn watch: {NO_RESPAWNER}."
+    return f"No respawn in {watched:.2f}s of watching ({risk})."
+
+
+def _kept(
+    plan: Plan, d: Diagnosis, steps: list[Step], t0: float, watched: float | None, risk: str | None
+) -> FreeResult:
+    """No listener, yet a bind fails: connections held by processes that are not targets, or
+    sockets no process holds any more (FIN_WAIT2, TIME_WAIT...). Say which binds work now, and
+    when the rest will."""
+    where = f"port {plan.port}/{plan.protocol}"
+    ours = [s for s in d.sockets if not s.foreign_netns and s.port == plan.port and not s.listening]
+    held = [s for s in ours if s.inode]
+    orphans = [s for s in ours if not s.inode]
+    parts: list[str] = []
+    after: list[Target] = []
+    if held:
+        pids = sorted({p for s in held for p in s.holders})
+        after = [Target.of(h) for h in d.holders if h.pid in pids]
+        signalled = {t.pid for t in plan.targets}
+        stubborn = [t for t in after if t.pid in signalled]
+        others = [t for t in after if t.pid not in signalled]
+        if stubborn:
+            parts.append(
+                ", ".join(t.label for t in stubborn)
+                + f" ignored {TERM} and still holds connections on it (--force sends {KILL})"
+            )
+        if others or not stubborn:
+            who = ", ".join(t.label for t in others) or "a process we cannot see"
+            parts.append(
+                f"{who} holds connection(s) on it (not a target: an outgoing connection, "
+                "or one we could not tie to the server)"
+            )
+    if orphans:
+        counts: dict[str, int] = {}
+        for s in orphans:
+            counts[s.state] = counts.get(s.state, 0) + 1
+        what = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        # Only these states' timers end the socket; FIN_WAIT1's is a retransmission timer.
+        timed = [s for s in orphans if s.state in ("TIME_WAIT", "FIN_WAIT2")]
+        expires = [s.expires for s in timed if s.expires is not None]
+        if expires and len(timed) == len(orphans):
+            when = f"about {max(expires):.0f}s"
+        else:
+            when = f"about {_REMNANT_SECONDS}s or less once the peer answers"
+        parts.append(f"{what} socket(s) that no process holds remain; the kernel drops them in {when}")
+    a = d.availability
+    if a is not None and a.reusable:
+        works = "A bind with SO_REUSEADDR works now; one without fails until they are gone."
+    else:
+        works = "No bind works until they are gone, not even one with SO_REUSEADDR."
+    steps.append(
+        Step("verify", where, "not free for a plain bind: " + "; ".join(parts), time.monotonic() - t0)
+    )
+    summary = (
+        f"{plan.port}/{plan.protocol}: nothing listens"
+        + (" any more" if plan.in_use else "")
+        + ", but "
+        + "; ".join(parts or ["something we cannot see keeps it"])
+        + f". {works}"
+    )
+    return FreeResult(
+        plan.port, plan.protocol, False, tuple(steps), plan.cause, holders_after=tuple(after),
+        summary=summary, availability=a, watched=watched, respawn_risk=risk,
+    )  # fmt: skip
+
+
+# --- who can restart a holder -----------------------------------------------------------------
+
+NO_RESPAWNER = "nothing in the holder's chain restarts it"
+_REMNANT_SECONDS = 60  # Linux: TCP_TIMEWAIT_LEN, and tcp_fin_timeout's default for FIN_WAIT2
+_RESPAWNING_CAUSES = frozenset(
+    {"pm2", "docker", "systemd", "supervisord", "nodemon", "dev-server", "ide", "launchd", "windows-service"}
+)
+_SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "tcsh", "csh"})
+_SUPERVISORS = frozenset(
+    {
+        "supervisord", "runsv", "runsvdir", "s6-supervise", "supervise", "monit", "circusd", "forever",
+        "nodemon", "watchexec", "entr", "cargo-watch", "air", "reflex", "launchd", "systemd",
+        "pm2", "god", "foreman", "honcho", "overmind", "hivemind", "procodile",
+    }
+)  # fmt: skip
+# Programs that start a command and end with it: the chain goes on above them.
+_LAUNCHERS = frozenset(
+    {
+        "npm", "npx", "yarn", "pnpm", "bun", "uv", "poetry", "pipenv", "make", "sudo", "su", "setpriv",
+        "env", "nice", "ionice", "timeout", "nohup", "setsid", "script", "time", "tini", "dumb-init",
+        "runuser", "doas", "stdbuf", "chrt", "taskset", "flock",
+    }
+)  # fmt: skip
+# Where a chain ends without anything that restarts: a terminal, a login, an init.
+_ROOTS = frozenset(
+    {
+        "sshd", "sshd-session", "tmux", "tmux: server", "screen", "SCREEN", "login", "init", "kthreadd",
+        "gnome-terminal-server", "konsole", "xterm", "alacritty", "kitty", "wezterm-gui", "code", "agetty",
+    }
+)  # fmt: skip
+_LOOP = ("while ", "until ", "for ", "while\t", "until\t", "for\t")
+
+
+def respawn_risk(plan: Plan) -> str | None:
+    """What could restart a holder of ``plan`` once it is stopped (None: nothing in its chain).
+
+    A manager or a reloader named by the diagnosis; else, walking each target's parents: a
+    supervisor or reloader by name, a shell running a loop (or a script file, whose loop cannot
+    be seen), or a program of unknown kind that forked the holder into its own process group (a
+    home-made supervisor, a forking master). An interactive shell, a terminal, pid 1, or a
+    program that started the holder in a session or group of its own ends the walk.
+    """
+    if plan.command or plan.manager:
+        return f"managed by {plan.manager or os.path.basename(plan.command[0])}"
+    if plan.cause in _RESPAWNING_CAUSES:
+        return f"a {plan.cause} process"
+    pids = {t.pid for t in (*plan.targets, *plan.holders)}
+    for t in plan.targets or plan.holders:
+        group = _pgid(t.pid)
+        for depth, ref in enumerate(t.parents):
+            if ref.pid <= 1:
+                break
+            if ref.pid in pids:
+                continue  # stopped with it
+            verdict = _restarts(
+                ref, direct=depth == 0, same_group=group is not None and _pgid(ref.pid) == group
+            )
+            if verdict == "stop":
+                break
+            if verdict:
+                return f"{verdict}: pid {ref.pid} ({_short(ref)})"
+    return None
+
+
+def _restarts(ref: ProcessRef, *, direct: bool, same_group: bool) -> str | None:
+    """Whether one link of a chain can restart what runs below it: a reason, "stop" (the walk
+    ends: nothing above it restarts the holder), or None (look further up)."""
+    argv = ref.cmdline
+    base = os.path.basename(argv[0]) if argv else ref.name
+    base = base.lstrip("-")
+    name = ref.name
+    if base in _SHELLS or name in _SHELLS:
+        args = list(argv[1:])
+        if "-c" in args[:3]:
+            i = args.index("-c")
+            script = args[i + 1] if i + 1 < len(args) else ""
+            if any(word in script for word in _LOOP):
+                return "a shell loop"
+            return None  # 'sh -c "node server.js"' (npm run): ends with the command
+        if any(not a.startswith("-") for a in args):
+            return "a shell script (its loops cannot be seen)"
+        return "stop"  # an interactive shell
+    if name.startswith("PM2") or "God Daemon" in name or base.startswith("containerd-shim"):
+        return "a supervisor"
+    if base in _SUPERVISORS or name in _SUPERVISORS:
+        return "a supervisor" if direct or base != "systemd" else "stop"
+    if any(a in ("--reload", "--watch", "watch") for a in argv[1:3]) or "--reload" in argv:
+        return "a reloader"
+    if base in _LAUNCHERS or name in _LAUNCHERS:
+        return None
+    if base in _ROOTS or name in _ROOTS:
+        return "stop"
+    if same_group:
+        return "a parent that forked it into its own process group"
+    return "stop"
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except (OSError, AttributeError):  # gone, or Windows
+        return None
+
+
+def _short(ref: ProcessRef) -> str:
+    what = " ".join((os.path.basename(ref.cmdline[0]), *ref.cmdline[1:])) if ref.cmdline else ref.name
+    return what if len(what) <= 44 else what[:43] + "…"
 
 
 def _respawner(d: Diagnosis, new: Target) -> dict[str, Any]:

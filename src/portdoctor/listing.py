@@ -22,12 +22,24 @@ class Listener(Record):
     def __init__(self, socket: Socket, holder: Holder | None, hidden: bool = False) -> None:
         self._fill(locals())
 
+    @property
+    def user(self) -> str | None:
+        """The holder's user, else the socket's owner (known even when the holder is hidden)."""
+        if self.holder is not None and self.holder.user:
+            return self.holder.user
+        from .platforms import current as platform
+
+        uid = self.holder.uid if self.holder is not None and self.holder.uid is not None else self.socket.uid
+        name = platform.username(uid) if uid is not None else None
+        return name or (str(uid) if uid is not None else None)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of a row (see README)."""
         return {
             "socket": self.socket.to_dict(),
             "holder": self.holder.to_dict() if self.holder else None,
             "hidden": self.hidden,
+            "user": self.user,
         }
 
 

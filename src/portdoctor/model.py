@@ -8,6 +8,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .probe import Availability
+
 TCP = "tcp"
 UDP = "udp"
 
@@ -248,12 +250,16 @@ class Hidden(Record):
         "user",
         "reason",
         "hint",
+        "candidates",
     )
     inode: int
     uid: int | None
     user: str | None
     reason: str
     hint: str | None
+    # Processes of the socket's owner whose fds we could not read: the holder is probably one of
+    # them (matched by owner, not proven). Name and command line as /proc shows them to anyone.
+    candidates: tuple[ProcessRef, ...]
 
     def __init__(
         self,
@@ -262,6 +268,7 @@ class Hidden(Record):
         user: str | None,
         reason: str,
         hint: str | None = None,
+        candidates: tuple[ProcessRef, ...] = (),
     ) -> None:
         self._fill(locals())
 
@@ -273,6 +280,7 @@ class Hidden(Record):
             "user": self.user,
             "reason": self.reason,
             "hint": self.hint,
+            "candidates": [c.to_dict() for c in self.candidates],
         }
 
 
@@ -467,15 +475,17 @@ class Diagnosis(Record):
         "hidden",
         "cause",
         "notes",
+        "availability",
     )
     port: int
     protocol: str  # "tcp", "udp" or "tcp+udp"
-    in_use: bool
+    in_use: bool  # a listener (or bound UDP socket) is on the port; see ``free`` for "can I bind it"
     sockets: tuple[Socket, ...]
     holders: tuple[Holder, ...]
     hidden: tuple[Hidden, ...]
     cause: Cause | None
     notes: tuple[str, ...]  # things worth knowing: a daemon that did not answer...
+    availability: Availability | None  # the real binds that decide ``free`` (probe.availability)
 
     def __init__(
         self,
@@ -487,8 +497,16 @@ class Diagnosis(Record):
         hidden: tuple[Hidden, ...] = (),
         cause: Cause | None = None,
         notes: tuple[str, ...] = (),
+        availability: Availability | None = None,
     ) -> None:
         self._fill(locals())
+
+    @property
+    def free(self) -> bool:
+        """portdoctor's one definition: a listener like the user's can bind the port now."""
+        if self.availability is not None:
+            return self.availability.free
+        return not self.in_use
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -514,4 +532,6 @@ class Diagnosis(Record):
             "cause": self.cause.to_dict() if self.cause else None,
             "actions": [a.to_dict() for a in self.actions],
             "notes": list(self.notes),
+            "free": self.free,
+            "bind": self.availability.to_dict() if self.availability is not None else None,
         }

@@ -108,14 +108,12 @@ def candidates(rng: tuple[int, int], *, near: int | None = None, start: int | No
 
 
 def is_free(port: int, protocol: str = "tcp") -> bool:
-    """True when a server could bind ``port`` on every address now (IPv4 and IPv6 wildcards)."""
-    from .probe import ADDRESS_NOT_AVAILABLE, can_bind
+    """True when a server could bind ``port`` on every address now (IPv4 and IPv6 wildcards),
+    with SO_REUSEADDR and without (probe.availability, the one definition of free), and nothing
+    else stops it (a low port without privilege)."""
+    from .probe import availability
 
-    for ipv6 in (False, True):
-        result = can_bind(port, protocol=protocol, ipv6=ipv6, reuseaddr=False)
-        if not result.ok and not (ipv6 and result.error == ADDRESS_NOT_AVAILABLE):
-            return False  # a machine without IPv6 does not make the port busy
-    return True
+    return availability(port, protocol).bindable
 
 
 def search(

@@ -166,3 +166,83 @@ def _address(host: str | None, ipv6: bool | None) -> tuple[int, str, int]:
         except OSError:
             raise UsageError(f"invalid host {host!r}: no network interface {zone!r}") from None
     return socket.AF_INET6, str(ip), scope
+
+
+class Availability(Record):
+    """portdoctor's one answer to "is this port free?": would a listener like the user's bind it?
+
+    ``free`` is True when no bind like the user's fails because the port is taken: on every
+    address family the server will use (the IPv4 wildcard and the dual-stack IPv6 one when no
+    host is given), with SO_REUSEADDR and without it (for TCP, unless the user said which).
+    A connection that outlived its listener, or a FIN_WAIT2/TIME_WAIT remnant, makes the bind
+    without SO_REUSEADDR fail: the port is then not free, although ``reusable`` may be True.
+    Failures that are not about the port being taken (no permission for a low port, an address
+    that is not local) do not make it "in use"; ``bindable`` is False for them.
+    """
+
+    __slots__ = ("port", "protocol", "free", "reusable", "bindable", "binds")
+    port: int
+    protocol: str
+    free: bool  # no bind like the user's fails with "address in use"
+    reusable: bool  # a bind with SO_REUSEADDR is not refused as "in use" (TCP; = free for UDP)
+    bindable: bool  # every bind tried succeeded
+    binds: tuple[tuple[bool, BindResult], ...]  # (with SO_REUSEADDR?, outcome) for every bind tried
+
+    def __init__(
+        self,
+        port: int,
+        protocol: str,
+        free: bool,
+        reusable: bool,
+        bindable: bool,
+        binds: tuple[tuple[bool, BindResult], ...],
+    ) -> None:
+        self._fill(locals())
+
+    @property
+    def blocked(self) -> BindResult | None:
+        """The first bind refused because the port is taken (None when the port is free)."""
+        return next((r for _, r in self.binds if r.error == IN_USE), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see README: JSON schema, "bind")."""
+        return {
+            "free": self.free,
+            "reusable": self.reusable,
+            "bindable": self.bindable,
+            "binds": [dict(r.to_dict(), reuseaddr=reuse) for reuse, r in self.binds],
+        }
+
+
+def availability(
+    port: int,
+    protocol: str = "tcp",
+    *,
+    host: str | None = None,
+    ipv6: bool | None = None,
+    reuseaddr: bool | None = None,
+) -> Availability:
+    """Whether ``port`` is free for a listener like the user's, decided by real binds (see Availability).
+
+    ``host`` None binds the wildcard of each family the server may use (``ipv6`` None: both; a
+    machine without IPv6 does not count against it); ``reuseaddr`` None tries a TCP bind with
+    SO_REUSEADDR and one without (UDP: only without, its SO_REUSEADDR means sharing).
+    """
+    if reuseaddr is None:
+        modes: tuple[bool, ...] = (True, False) if protocol == "tcp" else (False,)
+    else:
+        modes = (reuseaddr,)
+    families: tuple[bool | None, ...] = (False, True) if host is None and ipv6 is None else (ipv6,)
+    binds: list[tuple[bool, BindResult]] = []
+    for v6 in families:
+        for reuse in modes:
+            result = can_bind(port, host=host, protocol=protocol, ipv6=v6, reuseaddr=reuse)
+            optional = v6 and host is None and len(families) > 1
+            if optional and result.error == ADDRESS_NOT_AVAILABLE:
+                continue  # no IPv6 on this machine: a server cannot use it either
+            binds.append((reuse, result))
+    free = all(r.error != IN_USE for _, r in binds)
+    counted = [r for reuse, r in binds if reuse or protocol != "tcp" or reuseaddr is False]
+    reusable = all(r.error != IN_USE for r in counted)
+    bindable = all(r.ok for _, r in binds)
+    return Availability(port, protocol, free, reusable, bindable, tuple(binds))

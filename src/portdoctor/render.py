@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
     from .model import Diagnosis, Socket
+    from .probe import Availability
 
 _STYLES = {
     "bold": "1",
@@ -153,6 +154,16 @@ def socket_label(s: Socket) -> str:
     return label
 
 
+def binds_text(a: Availability) -> list[str]:
+    """One line per bind that decided whether the port is free ("bind 0.0.0.0:80 without ...: ok")."""
+    out = []
+    for reuse, r in a.binds:
+        where = f"[{r.host}]:{a.port}" if ":" in r.host else f"{r.host}:{a.port}"
+        how = "with SO_REUSEADDR" if reuse else "without SO_REUSEADDR"
+        out.append(f"bind {where} {how}: " + ("works" if r.ok else f"fails ({escape(r.message)})"))
+    return out
+
+
 def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool = False) -> str:
     """The human report of ``why``: the cause first, then sockets, holders, next steps."""
     paint = paint or Painter(False)
@@ -162,9 +173,13 @@ def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool 
         head = paint(escape(d.cause.summary), "bold")
     elif d.in_use:
         head = paint(f"Port {where} is in use.", "bold")
+    elif not d.free:
+        head = paint(f"Port {where} is not free: no process listens, but a bind fails.", "bold")
     else:
         head = paint(f"Port {where} is free.", "bold", "green")
     out.append(head)
+    if d.cause is None and not d.in_use and not d.free and d.availability is not None:
+        out.extend(paint(f"  · {line}", "dim") for line in binds_text(d.availability))
     if d.cause and d.cause.evidence:
         for ev in d.cause.evidence:
             out.append(paint(f"  · {escape(ev)}", "dim"))
@@ -206,6 +221,13 @@ def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool 
         for x in d.hidden:
             hint = f"; try: {escape(x.hint)}" if x.hint else ""
             out.append(f"  inode {x.inode}: {escape(x.reason)}{hint}")
+            shown = x.candidates if verbose else x.candidates[:5]
+            for c in shown:
+                command = escape_argv(c.cmdline, None if verbose else 120) if c.cmdline else escape(c.name)
+                who = f"pid {c.pid} {escape(c.name)}: {command}"
+                out.append(f"      candidate (same owner, not proven): {who}")
+            if len(shown) < len(x.candidates):
+                out.append(f"      ... {len(x.candidates) - len(shown)} more candidates (-v lists them)")
     if d.actions:
         out.append("")
         out.append(paint("Next steps", "bold"))

@@ -119,16 +119,16 @@ class Outcome(Record):
 
 
 def busy(port: int, protocol: str = "tcp", host: str | None = None) -> bool:
-    """True when a server binding ``port`` (with SO_REUSEADDR, as most do) would get EADDRINUSE.
+    """True when the port is not free by portdoctor's one definition (probe.availability): a
+    server binding it, with SO_REUSEADDR or without, would get EADDRINUSE.
 
-    ``host`` None is every address: the IPv4 wildcard and the dual-stack IPv6 one. TIME_WAIT
-    remnants do not make a port busy here (SO_REUSEADDR binds over them).
+    ``host`` None is every address: the IPv4 wildcard and the dual-stack IPv6 one. A connection
+    that outlived its listener, or a TIME_WAIT remnant, makes it busy for a server without
+    SO_REUSEADDR, so it is busy here too (the same answer as ``why``, ``check`` and ``free``).
     """
-    from .probe import IN_USE, can_bind
+    from .probe import availability
 
-    if host is not None:
-        return can_bind(port, host=host, protocol=protocol).error == IN_USE
-    return any(can_bind(port, protocol=protocol, ipv6=v6).error == IN_USE for v6 in (False, True))
+    return not availability(port, protocol, host=host).free
 
 
 def initial_port(

@@ -21,21 +21,22 @@ def listening(port: int, protocol: str = "tcp") -> bool:
 
 
 def bindable(port: int, protocol: str = "tcp", *, host: str | None = None, reuseaddr: bool = True) -> bool:
-    """True when a real bind of ``port`` would succeed now (portdoctor.probe.can_bind).
+    """True when a real bind of ``port`` would succeed now (portdoctor.probe.availability).
 
     ``host`` None is every address: the IPv4 wildcard and the dual-stack IPv6 one (a machine
     without IPv6 does not count against it). ``reuseaddr`` False is a server that does not set
     SO_REUSEADDR: on Linux its bind fails while TIME_WAIT remnants of the port remain.
     """
-    from .probe import ADDRESS_NOT_AVAILABLE, can_bind
+    from .probe import availability
 
-    if host is not None:
-        return can_bind(port, host=host, protocol=protocol, reuseaddr=reuseaddr).ok
-    for ipv6 in (False, True):
-        result = can_bind(port, protocol=protocol, ipv6=ipv6, reuseaddr=reuseaddr)
-        if not result.ok and not (ipv6 and result.error == ADDRESS_NOT_AVAILABLE):
-            return False
-    return True
+    return availability(port, protocol, host=host, reuseaddr=reuseaddr).bindable
+
+
+def is_free(port: int, protocol: str = "tcp") -> bool:
+    """True when the port is free by portdoctor's one definition (portdoctor.probe.availability)."""
+    from .probe import availability
+
+    return availability(port, protocol).free
 
 
 def wait(
@@ -51,7 +52,8 @@ def wait(
     """Poll until ``port`` is ``until`` ("free", "listening" or "bindable"); False after ``timeout`` s.
 
     "listening" means a LISTEN TCP socket, or a bound UDP socket, on the port (IPv4 or IPv6);
-    "free" means none: TIME_WAIT remnants and outgoing connections do not count. "bindable"
+    "free" means a server can bind and listen on it, with SO_REUSEADDR and without: a connection
+    that outlived its listener or a TIME_WAIT remnant keeps it not free. "bindable"
     means a real bind on ``host`` (with SO_REUSEADDR unless ``reuseaddr`` is False) succeeds:
     see :func:`bindable`. ``host`` and ``reuseaddr`` only apply to "bindable".
     ``timeout`` 0 looks once.
@@ -76,7 +78,7 @@ def wait(
         reached = (
             bindable(port, protocol, host=host, reuseaddr=reuseaddr)
             if until == BINDABLE
-            else (listening(port, protocol) == want)
+            else (listening(port, protocol) if want else is_free(port, protocol))
         )
         if reached:
             return True

@@ -16,7 +16,7 @@ from ..model import TCP, Cause, Holder, Socket
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ..find import Finding
-    from ..probe import BindResult
+    from ..probe import Availability, BindResult
 
 # Module names under portdoctor.causes, most specific first. A module missing from the tree is
 # skipped, so detectors can land one at a time.
@@ -112,6 +112,17 @@ class Context:
         key = f"environ:{pid}"
         if key not in self._cache:
             self._cache[key] = platform.environ(pid)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def availability(self) -> Availability:
+        """Whether the port is free by the one definition (probe.availability), cached."""
+        key = "availability"
+        if key not in self._cache:
+            from ..probe import availability
+
+            self._cache[key] = availability(
+                self.port, self.protocol, host=self.host, ipv6=self.ipv6, reuseaddr=self.reuseaddr
+            )
         return self._cache[key]  # type: ignore[return-value]
 
     def bind_probe(self) -> BindResult | None:

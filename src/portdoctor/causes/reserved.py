@@ -96,7 +96,7 @@ def detect(ctx: Context) -> Cause | None:
         )
     if probe is not None:
         evidence.append(
-            f"a real bind of port {ctx.port} succeeded just now"
+            f"a real bind of port {ctx.port}{' with SO_REUSEADDR' if _reuse(ctx) else ''} succeeded just now"
             if probe.ok
             else f"a real bind of port {ctx.port} failed: {probe.message}"
         )
@@ -167,11 +167,24 @@ def annotate(ctx: Context, cause: Cause | None) -> None:
         ctx.note(f"Port {ctx.port} is in an excluded port range: binding it fails with permission denied.")
 
 
+def _reuse(ctx: Context) -> bool:
+    """True when ctx.bind_probe() set SO_REUSEADDR (the user did not say otherwise)."""
+    return ctx.reuseaddr is not False and ctx.protocol == "tcp"
+
+
 def _summary(
     ctx: Context, f: PortFacts, conns: list[Socket], probe: BindResult | None, lo: int, hi: int
 ) -> str:
     port = ctx.port
     failed = probe is not None and not probe.ok
+    # The one definition of free: a bind without SO_REUSEADDR must work too (probe.availability).
+    free = ctx.availability().free
+    if conns and not free and not failed:
+        who = _describe(ctx, conns[0])
+        return (
+            f"Nothing listens on port {port}, but a connection uses it as its local port ({who}): a bind "
+            "with SO_REUSEADDR works now, one without fails until that connection closes."
+        )
     if conns and failed and probe is not None and probe.error == "in-use":
         who = _describe(ctx, conns[0])
         return (
@@ -182,6 +195,11 @@ def _summary(
         return (
             f"Port {port} is in a reserved (excluded) port range: binding it fails with permission denied, "
             "although nothing listens."
+        )
+    if not free:
+        return (
+            f"Nothing listens on port {port}, but a bind without SO_REUSEADDR fails now: "
+            f"'portdoctor check {port} --json' lists the binds tried."
         )
     if f.reserved and not _WINDOWS:
         extra = " Browsers refuse to load it (ERR_UNSAFE_PORT)." if f.browser_restricted else ""

@@ -21,24 +21,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Check the port from the kernel's socket table, or with a real bind when a bind is described."""
+    """Exit 0 when the port is free by the one definition (probe.availability), else 1.
+
+    A described bind (--host, --ipv6, --[no-]reuseaddr) that fails for any other reason (a low
+    port, an address that is not local) is also exit 1: that bind cannot be made.
+    """
     from ..find import sockets
+    from ..probe import availability
 
     protocol = "udp" if args.udp else "tcp"
     listeners = [s for s in sockets(args.port, (protocol,), all_netns=False) if s.listening]
-    in_use = bool(listeners)
-    probe = None
-    if args.host is not None or args.ipv6 or args.reuseaddr is not None:
-        from ..probe import can_bind
-
-        probe = can_bind(
-            args.port,
-            host=args.host,
-            protocol=protocol,
-            ipv6=args.ipv6,
-            reuseaddr=True if args.reuseaddr is None else args.reuseaddr,
-        )
-        in_use = not probe.ok
+    described = args.host is not None or bool(args.ipv6) or args.reuseaddr is not None
+    a = availability(args.port, protocol, host=args.host, ipv6=args.ipv6, reuseaddr=args.reuseaddr)
+    in_use = not a.free or (described and not a.bindable)
+    failed = a.blocked or next((r for _, r in a.binds if not r.ok), None)
+    # "bind": the bind that failed, else (for a described bind) the one that worked.
+    shown = failed if failed is not None and (described or in_use) else None
+    if shown is None and described and a.binds:
+        shown = a.binds[0][1]
     if args.json:
         from ..render import print_json
 
@@ -47,21 +47,16 @@ def run(args: argparse.Namespace) -> int:
                 "port": args.port,
                 "protocol": protocol,
                 "in_use": in_use,
+                "free": a.free,
                 "listeners": [s.to_dict() for s in listeners],
-                "bind": None
-                if probe is None
-                else {
-                    "ok": probe.ok,
-                    "error": probe.error,
-                    "host": probe.host,
-                    "family": probe.family,
-                    "message": probe.message,
-                },
+                "bind": None if shown is None else shown.to_dict(),
+                "binds": a.to_dict(),
             }
         )
     elif not args.quiet:
-        if probe is not None and not probe.ok:
-            print(f"{args.port}/{protocol}: cannot bind {probe.host}: {probe.message}")
+        if in_use and failed is not None and (described or not listeners):
+            host = f"[{failed.host}]" if ":" in failed.host else failed.host
+            print(f"{args.port}/{protocol}: cannot bind {host}:{args.port}: {failed.message}")
         else:
             print(f"{args.port}/{protocol}: {'in use' if in_use else 'free'}")
     return 1 if in_use else 0

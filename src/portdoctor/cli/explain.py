@@ -88,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
         else:
             out.append("The text names no port: run 'portdoctor why PORT' with the port the server used.")
         print("\n".join(out))
-    return 1 if d is None or d.in_use else 0
+    return 1 if d is None or not d.free else 0

@@ -115,6 +115,10 @@ def _text(r: FreeResult, paint: Painter) -> str:
         lines.append(escape(r.summary))
     elif r.freed:
         lines.append(paint(f"{where} is free ({r.seconds:.2f}s).", "green"))
+        if r.steps and r.steps[-1].result != "already free":
+            from ..free import watch_text
+
+            lines.append(escape(watch_text(r.watched, r.respawn_risk)))
     else:
         lines.append(paint(escape(r.summary), "yellow"))
     return "\n".join(lines)

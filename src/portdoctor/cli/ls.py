@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
                 proto,
                 escape(addr),
                 str(h.pid) if h else ("?" if r.hidden else "-"),
-                escape(h.user or "") if h else "",
+                escape(r.user or ""),
                 escape(h.name) if h else (hidden_label if r.hidden else ""),
                 escape(h.project.name or "") if h and h.project else "",
                 escape_argv(h.cmdline, 60) if h else "",

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="until",
         action="store_const",
         const="free",
-        help="until nothing listens (default)",
+        help="until a server can bind and listen on it, with or without SO_REUSEADDR (default)",
     )
     state.add_argument(
         "--listening",

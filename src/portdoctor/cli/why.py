@@ -8,8 +8,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ..model import Diagnosis
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``why`` command."""
@@ -23,7 +21,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the diagnosis; exit 0 when the port is free, 1 when it is in use."""
+    """Print the diagnosis; exit 0 when the port is free (probe.availability), 1 when it is not."""
     from ..diagnose import why
     from ..render import Painter, diagnosis_text, print_json
 
@@ -32,15 +30,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(d.to_dict())
     else:
         print(diagnosis_text(d, Painter(), verbose=args.verbose))
-    return 0 if bind_would_succeed(d) else (1 if d.in_use else 0)
-
-
-def bind_would_succeed(d: Diagnosis) -> bool:
-    """True when the bind the user described would work despite the listeners (a mismatch)."""
-    if d.cause is None or d.cause.kind != "address-mismatch":
-        return False
-    bind = d.cause.details.get("bind") or {}
-    return bool(bind.get("ok"))
+    return 0 if d.free else 1
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().

@@ -18,7 +18,7 @@ import os
 import struct
 import sys
 
-from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, Socket
+from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
 from .common import ProcessFacts, posix_username
 
 TYPE_CHECKING = False
@@ -437,19 +437,92 @@ def attach_holders(
     out: list[Socket] = []
     hidden: list[Hidden] = []
     privileged = os.geteuid() == 0
+    owners: dict[int, int | None] = {}
     for s in found:
         pids_for = tuple(sorted(holders.get(s.inode, ()))) if s.inode else ()
         out.append(s.replace(holders=pids_for) if pids_for else s)
         if pids_for or not s.inode:
             continue
-        hidden.append(_hidden(s, denied, privileged))
+        hidden.append(_hidden(s, denied, privileged, owners))
     return out, hidden, set(denied)
 
 
-def _hidden(s: Socket, denied: Sequence[int], privileged: bool) -> Hidden:
+CANDIDATES = 20  # at most this many candidate processes are named per hidden socket
+
+
+def _owner(pid: int) -> int | None:
+    """The effective uid of ``pid`` (the owner of its /proc directory), None when it is gone."""
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def _candidate(pid: int) -> ProcessRef | None:
+    """pid, name and command line of a process we may not inspect (what /proc shows anyone);
+    None for a kernel thread (it holds no socket file descriptor) or a process that is gone."""
+    st = read_stat(pid)
+    if st is None or pid == 2 or st[1][1] == b"2" or int(st[1][6]) & _PF_KTHREAD:
+        return None
+    raw = _read_text(f"/proc/{pid}/cmdline") or ""
+    cmdline = tuple(raw.split("\0"))
+    while cmdline and cmdline[-1] == "":
+        cmdline = cmdline[:-1]
+    return ProcessRef(pid, st[0], cmdline, _owner(pid))
+
+
+def _mentions(ref: ProcessRef, port: int) -> bool:
+    """True when the command line names the port (``8000``, ``:8000``, ``--port=8000``)."""
+    import re
+
+    pattern = re.compile(rf"(?<![0-9]){port}(?![0-9])")
+    return any(pattern.search(arg[:4096]) for arg in ref.cmdline[1:64])
+
+
+def _by_owner(uid: int, denied: Sequence[int], owners: dict[int, int | None]) -> list[int]:
+    for pid in denied:
+        if pid not in owners:
+            owners[pid] = _owner(pid)
+    return sorted(p for p in denied if owners.get(p) == uid)
+
+
+def _hidden(
+    s: Socket, denied: Sequence[int], privileged: bool, owners: dict[int, int | None] | None = None
+) -> Hidden:
     """Why nobody was found holding ``s``, and what would show the holder."""
     from ..invocation import sudo_command
+
     user = username(s.uid)
+    if denied and not privileged and s.uid is not None and s.uid != os.geteuid():
+        refs = [_candidate(p) for p in _by_owner(s.uid, denied, {} if owners is None else owners)]
+        mine = [r for r in refs if r is not None]
+        if mine:
+            owner = user or f"uid {s.uid}"
+            named = [r for r in mine if _mentions(r, s.port)]
+            # Those whose command line names the port first: the likeliest holders.
+            candidates = tuple(named + [r for r in mine if r not in named])[:CANDIDATES]
+            listed = f" (the first {len(candidates)} are listed)" if len(mine) > len(candidates) else ""
+            clue = ""
+            if named:
+                pids = ", ".join(str(r.pid) for r in named[:5])
+                clue = (
+                    f"; pid {pids} names port {s.port} in its command line"
+                    if len(named) == 1
+                    else f"; pids {pids} name port {s.port} in their command lines"
+                )
+            who = "as root" if s.uid == 0 else f"as root, or as {owner}"
+            return Hidden(
+                inode=s.inode,
+                uid=s.uid,
+                user=user,
+                reason=(
+                    f"the socket belongs to {owner} (uid {s.uid}); its holder is one of {owner}'s "
+                    f"{len(mine)} processes{listed}{clue}. Matched by owner, not proven: only reading "
+                    f"their file descriptors ({who}) proves which one holds it"
+                ),
+                hint=sudo_command("why", str(s.port)),
+                candidates=candidates,
+            )
     if denied and not privileged:
         owner = "you" if s.uid == os.geteuid() else (user or f"uid {s.uid}")
         return Hidden(
