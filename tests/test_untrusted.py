@@ -258,3 +258,12 @@ def test_stop_record_json_shape() -> None:
     assert legacy.stop == Stop("nodemon", signal_pids=(3, 4))
     assert legacy.to_dict()["details"]["stop"] == {"signal_pids": [3, 4]}
     assert stat.S_ISREG(os.stat(__file__).st_mode)
+
+
+def test_why_exits_1_when_the_described_bind_fails() -> None:
+    from infra import free_port
+
+    port = free_port()
+    out = _cli("why", str(port), "--host", "192.0.2.1")  # TEST-NET-1: never an address of ours
+    assert out.returncode == 1 and "not an address of this machine" in out.stdout, out.stdout
+    assert _cli("why", str(port), "--host", "127.0.0.1").returncode == 0

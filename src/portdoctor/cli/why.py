@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
         print_json(d.to_dict())
     else:
         print(diagnosis_text(d, Painter(), verbose=args.verbose))
+    described = args.host is not None or args.ipv6 is not None or args.reuseaddr is not None
+    if described and d.availability is not None and not d.availability.bindable:
+        return 1  # the bind the user described fails (an address not of this machine, EACCES...)
     return 0 if d.free else 1
 
 
