@@ -1,0 +1,92 @@
+"""Start-up: the hot path (`portdoctor why PORT`, `check PORT`, `ls`) imports nothing it promised to avoid.
+
+The reasons written in the code (record.py: no dataclasses; cli/__init__.py: no argparse on the
+plain parse; inspect.py: no json for the usual manifests; detectors: manager clients only on
+evidence) stay true only while a test holds them. Timings live in bench/, not here: this test
+checks *what* is imported, which does not depend on the machine's load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from servers import Servers
+
+# Modules the hot path must not import, with the reason it avoids each.
+AVOIDED = {
+    "dataclasses": "~9 ms with inspect and ast (record.Record instead)",
+    "argparse": "~5 ms with gettext and locale (cli._fast_args instead)",
+    "psutil": "the Linux back-end reads /proc and netlink itself",
+    "json": "~3 ms; manifests are read with a pattern first (inspect._json_name)",
+    "subprocess": "no program runs to answer why/check/ls on a plain server",
+    "sqlite3": "the registry is for pick/reserve only",
+    "platformdirs": "the registry's path is needed by pick/reserve only",
+    "textual": "portdoctor ui only",
+    "docker": "the Docker SDK is never needed (the Engine API is spoken directly)",
+    "shutil": "~2 ms: nothing on the hot path copies files or looks up programs",
+    "configparser": "supervisord configs are read only when supervisord is in the chain",
+}
+
+_PROBE = """
+import io, contextlib, json, sys
+before = set(sys.modules)
+from portdoctor.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    code = main(sys.argv[1:])
+print(json.dumps({"code": code, "modules": sorted(set(sys.modules) - before)}), file=sys.stderr)
+"""
+
+
+def _imported(*argv: str) -> tuple[int, set[str]]:
+    # json is imported by the probe itself *after* the run; it is checked from the list taken then.
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+        cwd="/",
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    data = json.loads(last)
+    return int(data["code"]), {m.split(".")[0] for m in data["modules"]}
+
+
+def _check(modules: set[str]) -> None:
+    bad = {m: AVOIDED[m] for m in AVOIDED if m in modules}
+    assert not bad, f"the hot path imported what it avoids: {bad}"
+
+
+def test_why_of_a_free_port_imports_nothing_heavy() -> None:
+    from infra import free_port
+
+    code, modules = _imported("why", str(free_port()))
+    assert code == 0
+    _check(modules)
+
+
+def test_why_and_check_of_a_plain_server_import_nothing_heavy(servers: Servers) -> None:
+    srv = servers.tcp()  # type: ignore[attr-defined]
+    for argv in (("why", str(srv.port)), (str(srv.port),), ("check", str(srv.port))):
+        code, modules = _imported(*argv)
+        assert code == 1, argv
+        _check(modules)
+
+
+@pytest.mark.parametrize("argv", [("ls",), ()])
+def test_ls_imports_nothing_heavy(argv: tuple[str, ...]) -> None:
+    code, modules = _imported(*argv)
+    assert code == 0
+    _check(modules - {"argparse", "shutil"})  # ls is parsed by argparse (which imports shutil)
+
+
+def test_the_probe_sees_an_import() -> None:
+    # The test above could pass by never seeing anything: a command that does import argparse.
+    code, modules = _imported("pick", "--near", "40000", "--json", "--no-registry")
+    assert "argparse" in modules
