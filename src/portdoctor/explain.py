@@ -124,7 +124,7 @@ def _r(
 # An address token: "127.0.0.1:3000", ":::3000", "[::1]:8080", "*:6379", "null:3001",
 # "tcp://0.0.0.0:80", "unix:/run/app.sock", "/tmp/app.sock", "0.0.0.0:80/tcp". Bounded.
 _T = r"(?P<target>\[[0-9A-Za-z:.%]{0,64}\](?::\d{1,5})?|[\w.*:%/@+~-]{1,300})"
-_Q = r"(?:\\?[\"'«»“”]\s?)?"  # an optional quote, maybe escaped (\"127.0.0.1\"), maybe French « »
+_Q = r"(?:\s?\\?[\"'«»“”]\s?)?"  # an optional quote, maybe escaped (\"127.0.0.1\"), maybe French « »
 _PYTUPLE = r"\(\s*['\"](?P<addr>[^'\"]{0,100})['\"]\s*,\s*(?P<port>\d{1,5})\s*(?:,[^)]{0,100})?\)"
 _URL = (
     r"[a-z][a-z0-9+.-]{0,15}://(?P<addr>\[[^\]\s]{0,64}\]|[^:/\s]{1,200}|\*|\+)(?::(?P<port>\d{1,5}))?"
@@ -244,7 +244,12 @@ RULES: tuple[Rule, ...] = (
     ),
     _r("ruby", "bind(2)", r"(?P<reason>[A-Za-z' ]{1,60}?) - bind\(2\) for " + _Q + _T),
     _r("puma", "already a server bound to", r"There is already a server bound to: " + _Q + r"(?P<path>[^\s\"']{1,300})", IN_USE),
-    _r("ruby", "address already in use - ", r"Address already in use - " + _Q + r"(?P<path>/[^\s\"'\\]{1,300})", IN_USE),
+    _r(
+        "ruby",
+        "address already in use - ",
+        r"Address already in use - (?:(?:connect|bind)\(2\) for )?" + _Q + r"(?P<path>/[^\s\"'\\]{1,300})",
+        IN_USE,
+    ),
     _r("ruby", "errno::", r"Errno::(?P<reason>EADDRINUSE|EACCES|EADDRNOTAVAIL)\b"),
     # .NET Kestrel.
     _r("dotnet", "failed to bind to address", r"Failed to bind to address " + _URL + r"[^:\s]{0,100}:? ?" + _REASON),
@@ -262,6 +267,7 @@ RULES: tuple[Rule, ...] = (
         "unable to bind listening socket",
         r"unable to bind listening socket for address '(?P<target>[^'\n]{1,300})': (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
     ),
+    _r("socat", "socat[", r"socat\[\d{1,10}\] E \"(?P<path>[^\"\n]{1,300})\" exists", IN_USE),
     _r("socat", " e bind(", r"\bE bind\(\d{1,6}, \{(?:LEN=\d{1,4} )?AF=\d{1,3} " + _Q + _T + _Q + r"\}, \d{1,4}\): " + _REASON),
     # PostgreSQL: the bind line names the address, the HINT the port (in English, French, German).
     _r(
@@ -376,6 +382,7 @@ _PORT_HINTS: tuple[re.Pattern[str], ...] = tuple(
     for p in (
         r"\bport[\s:=]{1,5}['\"]?(?P<port>\d{1,5})\b",  # "Port 5000 is in use", Node's "port: 3000"
         r"\{port,\s{0,20}(?P<port>\d{1,5})\}",  # Erlang: {port,8088}
+        r"/(?:tcp|udp)/(?P<port>\d{1,5})\b",  # a multiaddr: /dns/localhost/tcp/8080/http
         _PYTUPLE,  # ('127.0.0.1', 8000)
         r"\bStarting Minecraft server on " + _T,
         r"(?:^|\s)--?(?:port|p|listen|bind|b)[=\s]{1,3}(?:" + _T + r"|(?P<bare>\d{1,5}))\b",
@@ -394,7 +401,7 @@ _ADDRESS_HINTS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _UDP_HINTS = re.compile(
-    r"\bdgram\b|\budp[46]\b|SOCK_DGRAM|DatagramSocket|\blisten udp[46]?\b|\bUDP-LISTEN\b|/udp\b|\bUDPServer\b",
+    r"\bdgram\b|\budp[46]\b|SOCK_DGRAM|DatagramSocket|DatagramChannel|datagram_endpoint|\blisten udp[46]?\b|\bUDP-LISTEN\b|/udp\b|\bUDPServer\b",
 )
 _PLATFORM_HINTS = re.compile(
     r"\[Errno (?P<a>\d{1,5})\]|\berrno: (?P<b>-?\d{1,5})\b|\((?P<c>\d{1,5}): [A-Z][a-z]"
