@@ -477,3 +477,143 @@ def test_cli_escapes_the_line() -> None:
     proc = _explain(stdin="\x1b]0;pwned\x07listen tcp :1: bind: address already in use\n")
     assert "\x1b" not in proc.stdout
     assert "\\x1b" in proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# streaming, UDP, Unix sockets, long lines
+
+
+def _explain_from(writer_argv: list[str], *args: str) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
+    """Start ``portdoctor explain ARGS`` reading the output of a real writer process."""
+    explain = subprocess.Popen(
+        [sys.executable, "-m", "portdoctor", "explain", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert explain.stdin is not None
+    writer = subprocess.Popen(writer_argv, stdout=explain.stdin, stderr=subprocess.STDOUT, start_new_session=True)
+    explain.stdin.close()  # the writer holds the pipe now
+    explain.stdin = None
+    return explain, writer
+
+
+def _node_or_skip() -> str:
+    node = shutil.which("node")
+    require(node is not None, "node is not installed")
+    assert node is not None
+    return node
+
+
+def test_cli_streams_while_the_writer_keeps_the_pipe_open(held_port: int) -> None:
+    # A watcher (nodemon, node --watch) prints the crash and keeps running: the pipe never closes.
+    node = _node_or_skip()
+    script = f"{node} -e \"require('http').createServer().listen({held_port})\"; exec sleep 120"
+    explain, writer = _explain_from(["sh", "-c", script], "--json")
+    try:
+        out, err = explain.communicate(timeout=60)
+        assert writer.poll() is None, "the writer ended: this test did not keep the pipe open"
+    finally:
+        os.killpg(writer.pid, 9)
+        writer.wait()
+    assert explain.returncode == 1, err
+    answer = json.loads(out)
+    assert (answer["port"], answer["error"]["runtime"], answer["error"]["protocol"]) == (held_port, "node", "tcp")
+    assert os.getpid() in [h["pid"] for h in answer["diagnosis"]["holders"]]
+
+
+def test_cli_wait_reads_to_the_end(held_port: int) -> None:
+    # --wait answers only once the writer has closed the pipe.
+    code = (
+        "import sys, time\n"
+        f"print('Error: listen EADDRINUSE: address already in use :::{held_port}', flush=True)\n"
+        "time.sleep(1.5)\n"
+        "print('[nodemon] app crashed - waiting for file changes before starting...', flush=True)\n"
+    )
+    explain, writer = _explain_from([sys.executable, "-c", code], "--wait", "--json")
+    try:
+        out, err = explain.communicate(timeout=60)
+    finally:
+        writer.wait()
+    assert explain.returncode == 1, err
+    assert json.loads(out)["port"] == held_port
+
+
+def test_scanner_answers_after_the_context() -> None:
+    scanner = BindErrorScanner(context=3)
+    scanner.feed("starting")
+    assert not scanner.pending
+    scanner.feed("Error: bind EADDRINUSE 0.0.0.0")
+    assert scanner.pending and not scanner.ready
+    for line in ("    at node:dgram:364:20", "  syscall: 'bind',", "  port: 41234"):
+        scanner.feed(line)
+    assert scanner.ready
+    error = scanner.result()
+    assert error is not None
+    assert (error.port, error.protocol, error.address) == (41234, "udp", "0.0.0.0")
+
+
+@pytest.fixture
+def held_udp_port():
+    """A UDP port bound by this process."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", 0))
+    yield s.getsockname()[1]
+    s.close()
+
+
+def test_cli_udp_error_diagnosed_as_udp(held_udp_port: int) -> None:
+    node = _node_or_skip()
+    text = _output([node, "-e", f"require('dgram').createSocket('udp4').bind({held_udp_port})"])
+    proc = _explain("--json", stdin=text)
+    assert proc.returncode == 1, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["error"]["protocol"] == "udp"
+    assert answer["diagnosis"]["protocol"] == "udp"
+    assert answer["diagnosis"]["in_use"] is True
+    assert os.getpid() in [h["pid"] for h in answer["diagnosis"]["holders"]]
+    human = _explain(stdin=text)
+    assert f"port {held_udp_port}/udp is already in use" in human.stdout
+
+
+def test_cli_unix_socket_names_the_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "app.sock")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(path)
+        server.listen()
+        node = _node_or_skip()
+        text = _output([node, "-e", f"require('net').createServer().listen({json.dumps(path)})"])
+    proc = _explain("--json", stdin=text)
+    answer = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert (answer["port"], answer["error"]["protocol"], answer["error"]["path"]) == (None, "unix", path)
+    assert answer["diagnosis"] is None and "Unix socket file, not a TCP port" in answer["advice"]
+    human = _explain(stdin=text)
+    assert f"the Unix socket {path} is already in use (node)" in human.stdout
+    assert "ss -xlp" in human.stdout
+
+
+def test_not_available_is_never_in_use() -> None:
+    for text in (
+        "Error: listen EADDRNOTAVAIL: address not available 192.0.2.1:3000",
+        "java.net.BindException: Cannot assign requested address: bind\nPerhaps a server is already running on that port?",
+        "LOG:  could not bind IPv4 socket: Can't assign requested address\nHINT:  Is another postmaster already "
+        "running on port 5432? If not, wait a few seconds and retry.",
+    ):
+        error = parse_bind_error(text)
+        assert error is not None and error.kind == "address-not-available", text
+
+
+def test_one_megabyte_line() -> None:
+    # A minified bundle or a JSON log record before the error (issue 11: this took minutes).
+    long_line = '{"log":"' + "a:1 listen bind error " * 50_000 + '"}'
+    assert len(long_line) > 1_000_000
+    error = parse_bind_error(long_line + "\nError: listen EADDRINUSE: address already in use :::4123\n")
+    assert error is not None and (error.port, error.address) == (4123, "::")
+    # The error at the end of the long line itself; the line shown is a short excerpt.
+    error = parse_bind_error(long_line + " Error: listen EADDRINUSE: address already in use 127.0.0.1:4124")
+    assert error is not None and (error.port, error.address) == (4124, "127.0.0.1")
+    assert len(error.line) < 600
+    assert parse_bind_error(long_line) is None
