@@ -68,7 +68,11 @@ def test_corpus_score() -> None:
         print(f"  {family:20} {sum(results)}/{len(results)}")
     wrong_negatives = [n for n, e in INDEX.items() if e["family"] == "negative" and not _right(n)]
     assert not wrong_negatives, f"taken for a bind error: {wrong_negatives}"
-    below = {f: f"{sum(r)}/{len(r)}" for f, r in per_family.items() if f != "negative" and sum(r) / len(r) < BARS[f]}
+    below = {
+        f: f"{sum(r)}/{len(r)}"
+        for f, r in per_family.items()
+        if f != "negative" and sum(r) / len(r) < BARS[f]
+    }
     assert not below, f"families below their bar: {below}"
 
 
@@ -483,7 +487,9 @@ def test_cli_escapes_the_line() -> None:
 # streaming, UDP, Unix sockets, long lines
 
 
-def _explain_from(writer_argv: list[str], *args: str) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
+def _explain_from(
+    writer_argv: list[str], *args: str
+) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
     """Start ``portdoctor explain ARGS`` reading the output of a real writer process."""
     explain = subprocess.Popen(
         [sys.executable, "-m", "portdoctor", "explain", *args],
@@ -494,7 +500,9 @@ def _explain_from(writer_argv: list[str], *args: str) -> tuple[subprocess.Popen[
         env=ENV,
     )
     assert explain.stdin is not None
-    writer = subprocess.Popen(writer_argv, stdout=explain.stdin, stderr=subprocess.STDOUT, start_new_session=True)
+    writer = subprocess.Popen(
+        writer_argv, stdout=explain.stdin, stderr=subprocess.STDOUT, start_new_session=True
+    )
     explain.stdin.close()  # the writer holds the pipe now
     explain.stdin = None
     return explain, writer
@@ -520,7 +528,11 @@ def test_cli_streams_while_the_writer_keeps_the_pipe_open(held_port: int) -> Non
         writer.wait()
     assert explain.returncode == 1, err
     answer = json.loads(out)
-    assert (answer["port"], answer["error"]["runtime"], answer["error"]["protocol"]) == (held_port, "node", "tcp")
+    assert (answer["port"], answer["error"]["runtime"], answer["error"]["protocol"]) == (
+        held_port,
+        "node",
+        "tcp",
+    )
     assert os.getpid() in [h["pid"] for h in answer["diagnosis"]["holders"]]
 
 
@@ -598,9 +610,10 @@ def test_cli_unix_socket_names_the_file(tmp_path: Path) -> None:
 def test_not_available_is_never_in_use() -> None:
     for text in (
         "Error: listen EADDRNOTAVAIL: address not available 192.0.2.1:3000",
-        "java.net.BindException: Cannot assign requested address: bind\nPerhaps a server is already running on that port?",
-        "LOG:  could not bind IPv4 socket: Can't assign requested address\nHINT:  Is another postmaster already "
-        "running on port 5432? If not, wait a few seconds and retry.",
+        "java.net.BindException: Cannot assign requested address:"
+        " bind\nPerhaps a server is already running on that port?",
+        "LOG:  could not bind IPv4 socket: Can't assign requested address\n"
+        "HINT:  Is another postmaster already running on port 5432? If not, wait a few seconds and retry.",
     ):
         error = parse_bind_error(text)
         assert error is not None and error.kind == "address-not-available", text

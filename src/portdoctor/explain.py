@@ -126,9 +126,7 @@ def _r(
 _T = r"(?P<target>\[[0-9A-Za-z:.%]{0,64}\](?::\d{1,5})?|[\w.*:%/@+~-]{1,300})"
 _Q = r"(?:\s?\\?[\"'«»“”]\s?)?"  # an optional quote, maybe escaped (\"127.0.0.1\"), maybe French « »
 _PYTUPLE = r"\(\s*['\"](?P<addr>[^'\"]{0,100})['\"]\s*,\s*(?P<port>\d{1,5})\s*(?:,[^)]{0,100})?\)"
-_URL = (
-    r"[a-z][a-z0-9+.-]{0,15}://(?P<addr>\[[^\]\s]{0,64}\]|[^:/\s]{1,200}|\*|\+)(?::(?P<port>\d{1,5}))?"
-)
+_URL = r"[a-z][a-z0-9+.-]{0,15}://(?P<addr>\[[^\]\s]{0,64}\]|[^:/\s]{1,200}|\*|\+)(?::(?P<port>\d{1,5}))?"
 _REASON = r"(?P<reason>[^\n]{0,300})"
 _ERRNO_WORD = r"(?P<reason>EADDRINUSE|EACCES|EADDRNOTAVAIL|EPERM)"
 
@@ -156,13 +154,42 @@ RULES: tuple[Rule, ...] = (
         r"Error starting userland proxy: listen (?P<proto>tcp|udp)[46]? " + _T + r": bind: " + _REASON,
     ),
     # Dev servers in their own words: some stop, some move on to another port.
-    _r("vite", "trying another one", r"Port (?P<port>\d{1,5}) is (?:already )?in use, trying another one", IN_USE, moved_on=True),
+    _r(
+        "vite",
+        "trying another one",
+        r"Port (?P<port>\d{1,5}) is (?:already )?in use, trying another one",
+        IN_USE,
+        moved_on=True,
+    ),
     _r("vite", "is already in use", r"\bError: Port (?P<port>\d{1,5}) is already in use\b", IN_USE),
-    _r("create-react-app", "already running on port", r"Something is already running on port (?P<port>\d{1,5})", IN_USE, moved_on=True),
+    _r(
+        "create-react-app",
+        "already running on port",
+        r"Something is already running on port (?P<port>\d{1,5})",
+        IN_USE,
+        moved_on=True,
+    ),
     _r("angular", "--port", r"Port (?P<port>\d{1,5}) is already in use\. Use '--port'", IN_USE),
-    _r("jupyter", "trying another port", r"The port (?P<port>\d{1,5}) is already in use, trying another port", IN_USE, moved_on=True),
-    _r("hugo", "attempting to use an available port", r"port (?P<port>\d{1,5}) already in use, attempting to use an available port", IN_USE, moved_on=True),
-    _r("elixir", "bandit", r"with Bandit [\d.]{1,20} at \S{1,100} failed, port (?P<port>\d{1,5}) already in use", IN_USE),
+    _r(
+        "jupyter",
+        "trying another port",
+        r"The port (?P<port>\d{1,5}) is already in use, trying another port",
+        IN_USE,
+        moved_on=True,
+    ),
+    _r(
+        "hugo",
+        "attempting to use an available port",
+        r"port (?P<port>\d{1,5}) already in use, attempting to use an available port",
+        IN_USE,
+        moved_on=True,
+    ),
+    _r(
+        "elixir",
+        "bandit",
+        r"with Bandit [\d.]{1,20} at \S{1,100} failed, port (?P<port>\d{1,5}) already in use",
+        IN_USE,
+    ),
     # Node (and everything on it): "listen EADDRINUSE: address already in use :::3000", before
     # Node 10 "listen EADDRINUSE :::5000", cluster workers "bind EADDRINUSE null:3001", dgram
     # "bind EADDRINUSE 0.0.0.0:41234", a Unix socket "listen EADDRINUSE: ... /tmp/app.sock".
@@ -176,19 +203,39 @@ RULES: tuple[Rule, ...] = (
     _r(
         "uvicorn",
         "error while attempting to bind",
-        r"\bERROR:\s{1,10}\[Errno (?P<errno>\d{1,5})\] error while attempting to bind on address " + _PYTUPLE + r"(?::\s?" + _REASON + ")?",
+        r"\bERROR:\s{1,10}\[Errno (?P<errno>\d{1,5})\] error while attempting to bind on address "
+        + _PYTUPLE
+        + r"(?::\s?"
+        + _REASON
+        + ")?",
         case=True,
     ),
     _r(
         "python",
         "error while attempting to bind",
-        r"\[Errno (?P<errno>\d{1,5})\] error while attempting to bind on address " + _PYTUPLE + r"(?::\s?" + _REASON + ")?",
+        r"\[Errno (?P<errno>\d{1,5})\] error while attempting to bind on address "
+        + _PYTUPLE
+        + r"(?::\s?"
+        + _REASON
+        + ")?",
     ),
-    _r("flask", "in use by another program", r"\bPort (?P<port>\d{1,5}) is in use by another program", IN_USE),
+    _r(
+        "flask", "in use by another program", r"\bPort (?P<port>\d{1,5}) is in use by another program", IN_USE
+    ),
     _r("django", "that port is already in use", r"\bError: That port is already in use\.", IN_USE),
-    _r("django", "permission to access that port", r"\bError: You don't have permission to access that port\.", PERMISSION),
+    _r(
+        "django",
+        "permission to access that port",
+        r"\bError: You don't have permission to access that port\.",
+        PERMISSION,
+    ),
     _r("django", "can't be assigned to", r"\bError: That IP address can't be assigned to\.", NOT_AVAILABLE),
-    _r("gunicorn", "connection in use", r"\[ERROR\] Connection in use: (?:" + _PYTUPLE + "|" + _Q + _T + ")", IN_USE),
+    _r(
+        "gunicorn",
+        "connection in use",
+        r"\[ERROR\] Connection in use: (?:" + _PYTUPLE + "|" + _Q + _T + ")",
+        IN_USE,
+    ),
     _r("gunicorn", "can't connect to", r"\bCan't connect to " + _PYTUPLE, UNKNOWN, weak=True),
     _r("python", "winerror", r"\[WinError (?P<errno>100(?:48|13|49))\]"),
     _r(
@@ -204,7 +251,8 @@ RULES: tuple[Rule, ...] = (
         "rust",
         "os error",
         r"(?P<reason>Address already in use|Cannot assign requested address|Can't assign requested address"
-        r"|Only one usage of each socket address[^()\n]{0,80}|An attempt was made to access a socket[^()\n]{0,100})"
+        r"|Only one usage of each socket address[^()\n]{0,80}|"
+        r"An attempt was made to access a socket[^()\n]{0,100})"
         r" \(os error (?P<errno>98|48|10048|99|49|10049|10013)\)",
     ),
     # Go (net.Listen): "listen tcp 127.0.0.1:8080: bind: address already in use".
@@ -213,10 +261,23 @@ RULES: tuple[Rule, ...] = (
     _r(
         "jetty",
         "connector@",
-        r"FAILED \w{0,40}Connector@(?:[0-9a-f]{1,16}(?:\{[^{}\n]{0,60}\})?\{)?" + _T + r"\}?: java\.net\.BindException: " + _REASON,
+        r"FAILED \w{0,40}Connector@(?:[0-9a-f]{1,16}(?:\{[^{}\n]{0,60}\})?\{)?"
+        + _T
+        + r"\}?: java\.net\.BindException: "
+        + _REASON,
     ),
-    _r("spring", "web server failed to start", r"Web server failed to start\. Port (?P<port>\d{1,5}) was already in use", IN_USE),
-    _r("spring", "portinuseexception", r"PortInUseException: Port (?P<port>\d{1,5}) is already in use", IN_USE),
+    _r(
+        "spring",
+        "web server failed to start",
+        r"Web server failed to start\. Port (?P<port>\d{1,5}) was already in use",
+        IN_USE,
+    ),
+    _r(
+        "spring",
+        "portinuseexception",
+        r"PortInUseException: Port (?P<port>\d{1,5}) is already in use",
+        IN_USE,
+    ),
     _r(
         "spring",
         "failed to start. the port may already be in use",
@@ -224,7 +285,14 @@ RULES: tuple[Rule, ...] = (
         r"The port may already be in use",
         IN_USE,
     ),
-    _r("java", "connector[", r"Failed to (?:start|initialize) (?:connector|component) \[Connector\[\"?[\w/.]{1,40}-(?P<port>\d{1,5})\"?\]\]", UNKNOWN, weak=True),
+    _r(
+        "java",
+        "connector[",
+        r"Failed to (?:start|initialize) (?:connector|component)"
+        r" \[Connector\[\"?[\w/.]{1,40}-(?P<port>\d{1,5})\"?\]\]",
+        UNKNOWN,
+        weak=True,
+    ),
     _r("minecraft", "failed to bind to port", r"FAILED TO BIND TO PORT", UNKNOWN),
     _r("netty", "failed:", r"NativeIoException: bind\(\.\.\) failed: " + _REASON),
     _r(
@@ -239,11 +307,19 @@ RULES: tuple[Rule, ...] = (
         "ruby",
         "bind(2)",
         r"(?P<reason>Address already in use|Permission denied|Cannot assign requested address"
-        r"|Can't assign requested address|[A-Za-z' ]{1,60}?) - bind\(2\) for " + _Q + r"(?P<addr>[^\"\\\s]{0,100})"
-        + _Q + r" ?port (?P<port>\d{1,5})",
+        r"|Can't assign requested address|[A-Za-z' ]{1,60}?) - bind\(2\) for "
+        + _Q
+        + r"(?P<addr>[^\"\\\s]{0,100})"
+        + _Q
+        + r" ?port (?P<port>\d{1,5})",
     ),
     _r("ruby", "bind(2)", r"(?P<reason>[A-Za-z' ]{1,60}?) - bind\(2\) for " + _Q + _T),
-    _r("puma", "already a server bound to", r"There is already a server bound to: " + _Q + r"(?P<path>[^\s\"']{1,300})", IN_USE),
+    _r(
+        "puma",
+        "already a server bound to",
+        r"There is already a server bound to: " + _Q + r"(?P<path>[^\s\"']{1,300})",
+        IN_USE,
+    ),
     _r(
         "ruby",
         "address already in use - ",
@@ -252,11 +328,19 @@ RULES: tuple[Rule, ...] = (
     ),
     _r("ruby", "errno::", r"Errno::(?P<reason>EADDRINUSE|EACCES|EADDRNOTAVAIL)\b"),
     # .NET Kestrel.
-    _r("dotnet", "failed to bind to address", r"Failed to bind to address " + _URL + r"[^:\s]{0,100}:? ?" + _REASON),
+    _r(
+        "dotnet",
+        "failed to bind to address",
+        r"Failed to bind to address " + _URL + r"[^:\s]{0,100}:? ?" + _REASON,
+    ),
     _r("dotnet", "addressinuseexception", r"AddressInUseException", IN_USE),
     _r("dotnet", "socketexception (", r"SocketException \((?P<errno>\d{1,5})\)", strict=True),
     # nginx, Apache httpd, PHP-FPM, socat.
-    _r("nginx", "bind() to", r"bind\(\) to " + _T + r" failed \((?P<errno>\d{1,5}): (?P<reason>[^)\n]{0,200})\)"),
+    _r(
+        "nginx",
+        "bind() to",
+        r"bind\(\) to " + _T + r" failed \((?P<errno>\d{1,5}): (?P<reason>[^)\n]{0,200})\)",
+    ),
     _r(
         "apache",
         "make_sock",
@@ -265,28 +349,85 @@ RULES: tuple[Rule, ...] = (
     _r(
         "php-fpm",
         "unable to bind listening socket",
-        r"unable to bind listening socket for address '(?P<target>[^'\n]{1,300})': (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
+        r"unable to bind listening socket for address '(?P<target>[^'\n]"
+        r"{1,300})': (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
     ),
     _r("socat", "socat[", r"socat\[\d{1,10}\] E \"(?P<path>[^\"\n]{1,300})\" exists", IN_USE),
-    _r("socat", " e bind(", r"\bE bind\(\d{1,6}, \{(?:LEN=\d{1,4} )?AF=\d{1,3} " + _Q + _T + _Q + r"\}, \d{1,4}\): " + _REASON),
+    _r(
+        "socat",
+        " e bind(",
+        r"\bE bind\(\d{1,6}, \{(?:LEN=\d{1,4} )?AF=\d{1,3} " + _Q + _T + _Q + r"\}, \d{1,4}\): " + _REASON,
+    ),
     # PostgreSQL: the bind line names the address, the HINT the port (in English, French, German).
     _r(
         "postgresql",
         "could not bind",
-        r"could not bind (?P<proto>IPv[46]|Unix) (?:address " + _Q + r"(?P<addr>[^\"»\n]{0,100})" + _Q + r"|socket)(?: at \"[^\"]{0,300}\")?: " + _REASON,
+        r"could not bind (?P<proto>IPv[46]|Unix) (?:address "
+        + _Q
+        + r"(?P<addr>[^\"»\n]{0,100})"
+        + _Q
+        + r"|socket)(?: at \"[^\"]{0,300}\")?: "
+        + _REASON,
     ),
-    _r("postgresql", "n'a pas pu lier", r"n'a pas pu lier (?P<proto>IPv[46]|Unix) à l'adresse " + _Q + r"(?P<addr>[^\"»\s]{0,100})" + _Q + r"\s?: " + _REASON),
-    _r("postgresql", "nicht binden", r"konnte (?P<proto>IPv[46]|Unix)-Adresse " + _Q + r"(?P<addr>[^\"«\s]{0,100})" + _Q + r" nicht binden: " + _REASON),
-    _r("postgresql", "postmaster", r"another postmaster already running on port (?P<port>\d{1,5})", UNKNOWN, weak=True),
-    _r("postgresql", "postmaster", r"Un autre postmaster fonctionne-t.il déjà sur le port (?P<port>\d{1,5})", UNKNOWN, weak=True),
-    _r("postgresql", "could not create listen socket", r"could not create listen socket for " + _Q + r"(?P<addr>[^\"\n]{1,100})", UNKNOWN, weak=True),
+    _r(
+        "postgresql",
+        "n'a pas pu lier",
+        r"n'a pas pu lier (?P<proto>IPv[46]|Unix) à l'adresse "
+        + _Q
+        + r"(?P<addr>[^\"»\s]{0,100})"
+        + _Q
+        + r"\s?: "
+        + _REASON,
+    ),
+    _r(
+        "postgresql",
+        "nicht binden",
+        r"konnte (?P<proto>IPv[46]|Unix)-Adresse "
+        + _Q
+        + r"(?P<addr>[^\"«\s]{0,100})"
+        + _Q
+        + r" nicht binden: "
+        + _REASON,
+    ),
+    _r(
+        "postgresql",
+        "postmaster",
+        r"another postmaster already running on port (?P<port>\d{1,5})",
+        UNKNOWN,
+        weak=True,
+    ),
+    _r(
+        "postgresql",
+        "postmaster",
+        r"Un autre postmaster fonctionne-t.il déjà sur le port (?P<port>\d{1,5})",
+        UNKNOWN,
+        weak=True,
+    ),
+    _r(
+        "postgresql",
+        "could not create listen socket",
+        r"could not create listen socket for " + _Q + r"(?P<addr>[^\"\n]{1,100})",
+        UNKNOWN,
+        weak=True,
+    ),
     # MySQL / MariaDB.
-    _r("mysql", "bind on tcp/ip port", r"Can't start server: Bind on TCP/IP port(?:\. Got error: (?P<errno>\d{1,5}))?: " + _REASON),
-    _r("mysql", "mysqld server running on port", r"another mysqld server running on port: (?P<port>\d{1,5})", UNKNOWN, weak=True),
+    _r(
+        "mysql",
+        "bind on tcp/ip port",
+        r"Can't start server: Bind on TCP/IP port(?:\. Got error: (?P<errno>\d{1,5}))?: " + _REASON,
+    ),
+    _r(
+        "mysql",
+        "mysqld server running on port",
+        r"another mysqld server running on port: (?P<port>\d{1,5})",
+        UNKNOWN,
+        weak=True,
+    ),
     _r(
         "mysql",
         "bind-address",
-        r"bind-address: '(?P<addr>[^']{0,100})' port: (?P<port>\d{1,5}) failed, `?bind\(\)`? failed with error: (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
+        r"bind-address: '(?P<addr>[^']{0,100})' port: (?P<port>\d{1,5}) failed, `?bind\("
+        r"\)`? failed with error: (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
     ),
     # Redis.
     _r(
@@ -294,39 +435,98 @@ RULES: tuple[Rule, ...] = (
         "tcp listening socket",
         r"(?:Could not create|Creating) server TCP listening socket " + _T + r": (?:bind: )?" + _REASON,
     ),
-    _r("redis", "failed listening on port", r"Failed listening on port (?P<port>\d{1,5}) \((?:tcp|tls)\)", UNKNOWN, weak=True),
+    _r(
+        "redis",
+        "failed listening on port",
+        r"Failed listening on port (?P<port>\d{1,5}) \((?:tcp|tls)\)",
+        UNKNOWN,
+        weak=True,
+    ),
     # Erlang / Elixir: Ranch (Cowboy, Phoenix, RabbitMQ, MongooseIM, EMQX), gen_tcp.
     _r(
         "erlang",
         "ranch",
-        r"Failed to start Ranch listener .{0,300}? for reason :?(?P<reason>eaddrinuse|eacces|eaddrnotavail|eperm)\b",
+        r"Failed to start Ranch listener .{0,300}? for reason "
+        r":?(?P<reason>eaddrinuse|eacces|eaddrnotavail|eperm)\b",
     ),
     _r("erlang", "for reason", r"\bfor reason :?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\b", case=True),
     _r("erlang", "ranch", r"Failed to start Ranch listener", UNKNOWN, weak=True),
     _r("erlang", "error", r"\{:?error,\s?:?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\}", case=True),
-    _r("erlang", "listen_error", r"\{:?listen_error,[^{}\n]{0,200},\s?:?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\}", case=True),
+    _r(
+        "erlang",
+        "listen_error",
+        r"\{:?listen_error,[^{}\n]{0,200},\s?:?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\}",
+        case=True,
+    ),
     # PHP: php -S / artisan serve, ReactPHP, Swoole, RoadRunner (Octane), the sockets extension.
-    _r("php", "failed to listen on", r"Failed to listen on " + _Q + _T + _Q + r"\s?(?:\(reason: |: )(?P<reason>[^)\n]{0,300})"),
-    _r("swoole", "failed to listen server port", r"failed to listen server port\[" + _T + r"\][.,] Error: (?P<reason>[^\[\n]{0,200}?)\s?\[(?P<errno>\d{1,5})\]"),
-    _r("swoole", "failed", r"\bbind\(" + _T + r"\) failed[.,] Error: (?P<reason>[^\[\n]{0,200}?)\s?\[(?P<errno>\d{1,5})\]"),
+    _r(
+        "php",
+        "failed to listen on",
+        r"Failed to listen on " + _Q + _T + _Q + r"\s?(?:\(reason: |: )(?P<reason>[^)\n]{0,300})",
+    ),
+    _r(
+        "swoole",
+        "failed to listen server port",
+        r"failed to listen server port\["
+        + _T
+        + r"\][.,] Error: (?P<reason>[^\[\n]{0,200}?)\s?\[(?P<errno>\d{1,5})\]",
+    ),
+    _r(
+        "swoole",
+        "failed",
+        r"\bbind\(" + _T + r"\) failed[.,] Error: (?P<reason>[^\[\n]{0,200}?)\s?\[(?P<errno>\d{1,5})\]",
+    ),
     _r("roadrunner", "cannot bind to", r"cannot bind to " + _Q + _T + _Q + r": (?P<reason>[^\"\\\n]{0,200})"),
     _r("php", "socket_bind", r"socket_bind\(\): unable to bind address \[(?P<errno>\d{1,5})\]: " + _REASON),
     # Windows, whatever the runtime, in English and other languages.
     _r("windows", "only one usage", r"(?P<reason>Only one usage of each socket address)[^\n]{0,200}"),
-    _r("windows", "socket in a way forbidden", r"(?P<reason>An attempt was made to access a socket in a way forbidden)[^\n]{0,200}"),
-    _r("windows", "not valid in its context", r"(?P<reason>The requested address is not valid in its context)[^\n]{0,200}"),
+    _r(
+        "windows",
+        "socket in a way forbidden",
+        r"(?P<reason>An attempt was made to access a socket in a way forbidden)[^\n]{0,200}",
+    ),
+    _r(
+        "windows",
+        "not valid in its context",
+        r"(?P<reason>The requested address is not valid in its context)[^\n]{0,200}",
+    ),
     _r("windows", "只允许使用一次", r"(?P<reason>通常每个套接字地址[^\n]{0,60}只允许使用一次)", IN_USE),
-    _r("windows", "访问权限不允许", r"(?P<reason>以一种访问权限不允许的方式做了一个访问套接字的尝试)", PERMISSION),
+    _r(
+        "windows",
+        "访问权限不允许",
+        r"(?P<reason>以一种访问权限不允许的方式做了一个访问套接字的尝试)",
+        PERMISSION,
+    ),
     _r("windows", "ソケット アドレス", r"(?P<reason>各ソケット アドレス[^\n]{0,80})", IN_USE),
-    _r("windows", "jede socketadresse", r"(?P<reason>Normalerweise darf jede Socketadresse[^\n]{0,120})", IN_USE),
-    _r("windows", "chaque adresse de socket", r"(?P<reason>Une seule utilisation de chaque adresse de socket[^\n]{0,120})", IN_USE),
-    _r("windows", "interdite par ses autorisations", r"(?P<reason>Une tentative d.accès à un socket de manière interdite[^\n]{0,120})", PERMISSION),
+    _r(
+        "windows",
+        "jede socketadresse",
+        r"(?P<reason>Normalerweise darf jede Socketadresse[^\n]{0,120})",
+        IN_USE,
+    ),
+    _r(
+        "windows",
+        "chaque adresse de socket",
+        r"(?P<reason>Une seule utilisation de chaque adresse de socket[^\n]{0,120})",
+        IN_USE,
+    ),
+    _r(
+        "windows",
+        "interdite par ses autorisations",
+        r"(?P<reason>Une tentative d.accès à un socket de manière interdite[^\n]{0,120})",
+        PERMISSION,
+    ),
     _r("windows", "wsae", r"\b(?P<reason>WSAEADDRINUSE|WSAEACCES|WSAEADDRNOTAVAIL)\b"),
     # A program's own words: "Port 3000 is already in use", "port 4000 already in use".
     _r("unknown", "in use", r"\bport:? (?P<port>\d{1,5}) (?:is )?(?:already )?in use\b", IN_USE),
     # Last resort: the C library's messages and errno names, runtime unknown.
     _r("unknown", "eaddr", r"\b(?P<reason>EADDRINUSE|EADDRNOTAVAIL)\b", case=True),
-    _r("unknown", "address", r"\b(?P<reason>address already in use|cannot assign requested address|Adresse déjà utilisée|Die Adresse wird bereits verwendet|地址已在使用)"),
+    _r(
+        "unknown",
+        "address",
+        r"\b(?P<reason>address already in use|cannot assign requested addres"
+        r"s|Adresse déjà utilisée|Die Adresse wird bereits verwendet|地址已在使用)",
+    ),
     _r("unknown", "bind", r"\bbind(?:\(\))?:? (?:failed: )?(?P<reason>permission denied|EACCES)\b"),
 )
 
@@ -401,7 +601,8 @@ _ADDRESS_HINTS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 _UDP_HINTS = re.compile(
-    r"\bdgram\b|\budp[46]\b|SOCK_DGRAM|DatagramSocket|DatagramChannel|datagram_endpoint|\blisten udp[46]?\b|\bUDP-LISTEN\b|/udp\b|\bUDPServer\b",
+    r"\bdgram\b|\budp[46]\b|SOCK_DGRAM|DatagramSocket|DatagramChannel|data"
+    r"gram_endpoint|\blisten udp[46]?\b|\bUDP-LISTEN\b|/udp\b|\bUDPServer\b",
 )
 _PLATFORM_HINTS = re.compile(
     r"\[Errno (?P<a>\d{1,5})\]|\berrno: (?P<b>-?\d{1,5})\b|\((?P<c>\d{1,5}): [A-Z][a-z]"
@@ -410,11 +611,13 @@ _PLATFORM_HINTS = re.compile(
 )
 _WINDOWS_WORDS = re.compile(
     r"WSAE[A-Z]{2,20}|Only one usage of each socket|forbidden by its access permissions|not valid in its "
-    r"context|通常每个套接字地址|以一种访问权限不允许|各ソケット アドレス|Normalerweise darf jede Socketadresse"
+    r"context|通常每个套接字地址|以一种访问权限不允许|各ソケット アドレス"
+    r"|Normalerweise darf jede Socketadresse"
     r"|Une seule utilisation de chaque adresse|Une tentative d.accès à un socket"
 )
 _NEW_PORT = re.compile(
-    r"(?:https?://(?:\[[0-9a-f:]{0,64}\]|[\w.-]{1,100})|\bon port|\bport)[: ]?(?P<port>\d{1,5})\b", re.IGNORECASE
+    r"(?:https?://(?:\[[0-9a-f:]{0,64}\]|[\w.-]{1,100})|\bon port|\bport)[: ]?(?P<port>\d{1,5})\b",
+    re.IGNORECASE,
 )
 
 # Colour and cursor codes: raw (ESC [ ... m), shown by a Windows console as ←[32m or by a
@@ -452,7 +655,9 @@ def _clean(line: str) -> str:
         line = line[:_LONG_LINE] + " \u2026 " + line[-_LONG_LINE:]
     if "[" in line:
         line = _ANSI.sub("", line)
-    if any("\u2500" <= c <= "\u259f" for c in line[:200]) or any("\u2500" <= c <= "\u259f" for c in line[-200:]):
+    if any("\u2500" <= c <= "\u259f" for c in line[:200]) or any(
+        "\u2500" <= c <= "\u259f" for c in line[-200:]
+    ):
         line = _BOX.sub(" ", line)
     return line.rstrip("\r\n")
 
@@ -638,7 +843,18 @@ def _hits(lines: list[str]) -> list[_Hit]:
                     if h.rule_index in alone:
                         continue  # the next line says it by itself
                     if best is None or (h.rule_index <= best.rule_index and _better(h, best)):
-                        h = _Hit(h.rule_index, i, line, h.kind, h.port, h.address, h.path, h.protocol, h.errno, h.has_target)
+                        h = _Hit(
+                            h.rule_index,
+                            i,
+                            line,
+                            h.kind,
+                            h.port,
+                            h.address,
+                            h.path,
+                            h.protocol,
+                            h.errno,
+                            h.has_target,
+                        )
                         hits.append(h)
                         best = h
         found.extend(hits)
@@ -668,9 +884,9 @@ def _port_near(lines: list[str], index: int) -> tuple[int | None, str | None]:
         # A port split over lines (Erlang's proplists print "{port,\n 1883}"): join the lines
         # above the error and look again.
         block = " ".join(_bounded(lines[n]).strip() for n in range(max(0, index - 15), index + 1))
-        m = _PORT_HINTS[1].search(block)
-        if m:
-            return _port(m.group("port")), None
+        joined = _PORT_HINTS[1].search(block)
+        if joined:
+            return _port(joined.group("port")), None
     return found
 
 
@@ -913,5 +1129,7 @@ def describe(error: BindError) -> str:
     elif error.address:
         what += f" ({error.address})"
     if error.moved_on:
-        what += f"; the server moved on to port {error.new_port}" if error.new_port else "; the server moved on"
+        what += (
+            f"; the server moved on to port {error.new_port}" if error.new_port else "; the server moved on"
+        )
     return what + by
