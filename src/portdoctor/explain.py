@@ -532,6 +532,13 @@ RULES: tuple[Rule, ...] = (
 
 # Lower-case words that make a line worth trying the rules on (plain substring searches).
 _TRIGGERS: tuple[str, ...] = tuple(sorted({n for r in RULES for n in r.needles}))
+# A few short words, one of which every trigger holds: a line without any of them is skipped
+# after a handful of substring searches instead of one per trigger.
+_COARSE: tuple[str, ...] = (
+    "bind", "listen", "use", "port", "addr", "eacces", "eperm", "err", "fail", "sock", "conn", "reason",
+    "exception", "ranch", "postmaster", "socat",
+)  # fmt: skip
+_COARSE += tuple(t for t in _TRIGGERS if not any(c in t for c in _COARSE))
 
 # errno values and words -> kind. Linux, macOS/BSD, Windows (WSA) numbers; libuv's negative ones.
 _ERRNO_KINDS = {
@@ -794,7 +801,7 @@ def _hit(rule_index: int, line_index: int, line: str, m: re.Match[str]) -> _Hit 
 def _match_line(line: str, line_index: int) -> list[_Hit]:
     """Every rule that matches ``line`` (in rule order), on bounded views of it."""
     low = line.lower()
-    if not any(w in low for w in _TRIGGERS):
+    if not any(w in low for w in _COARSE):
         return []
     hits: list[_Hit] = []
     views = _views(line, low)
