@@ -391,6 +391,11 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         "postgresql",
+        "无法绑定",
+        r"无法绑定(?P<proto>IPv[46]|Unix)地址" + _Q + r"(?P<addr>[^\"\s]{0,100})" + _Q + r":\s?" + _REASON,
+    ),
+    _r(
+        "postgresql",
         "postmaster",
         r"another postmaster already running on port (?P<port>\d{1,5})",
         UNKNOWN,
@@ -590,6 +595,7 @@ _PORT_HINTS: tuple[re.Pattern[str], ...] = tuple(
         r"\bport[\s:=]{1,5}['\"]?(?P<port>\d{1,5})\b",  # "Port 5000 is in use", Node's "port: 3000"
         r"\{port,\s{0,20}(?P<port>\d{1,5})\}",  # Erlang: {port,8088}
         r"/(?:tcp|udp)/(?P<port>\d{1,5})\b",  # a multiaddr: /dns/localhost/tcp/8080/http
+        r"端口\s?(?P<port>\d{1,5})",  # PostgreSQL's HINT in Chinese
         _PYTUPLE,  # ('127.0.0.1', 8000)
         r"\bStarting Minecraft server on " + _T,
         r"(?:^|\s)--?(?:port|p|listen|bind|b)[=\s]{1,3}(?:" + _T + r"|(?P<bare>\d{1,5}))\b",
