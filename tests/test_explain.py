@@ -630,3 +630,7 @@ def test_one_megabyte_line() -> None:
     assert error is not None and (error.port, error.address) == (4124, "127.0.0.1")
     assert len(error.line) < 600
     assert parse_bind_error(long_line) is None
+    # Trigger words all over a long line do not hide an error at its end.
+    noisy = "address in use? listen: bind error, port 1 failed " * 30_000
+    error = parse_bind_error(noisy + " listen tcp 127.0.0.1:4125: bind: address already in use")
+    assert error is not None and (error.runtime, error.port) == ("go", 4125)

@@ -49,7 +49,8 @@ UNIX = "unix"  # a Unix domain socket file, not a port
 _MAX_LINE = 4096  # a line up to this long is searched whole
 _LONG_LINE = 32 * 1024  # of a line longer than twice this, only the head and tail are read
 _WINDOW = 600  # characters kept either side of a trigger in a longer line
-_HITS_PER_TRIGGER = 16  # trigger hits looked at per word in one long line
+_HITS_PER_TRIGGER = 8  # trigger hits looked at per word in one long line
+_MAX_VIEWS = 4 * 4096  # characters of a long line matched in all (in windows around triggers)
 _NEIGHBOURS = 40  # lines either side of the error line searched for a port or the protocol
 
 
@@ -680,21 +681,35 @@ def _views(line: str, low: str) -> list[str]:
     if len(line) <= _MAX_LINE:
         return [line]
     spans: list[tuple[int, int]] = []
-    for word in _TRIGGERS:
-        start = 0
-        for _ in range(_HITS_PER_TRIGGER):
-            i = low.find(word, start)
+    for word in _COARSE:  # every trigger holds one of these: a window around it holds the trigger
+        # The first hits and the last ones: an error is printed at the start or the end of a record.
+        start, end = 0, len(low)
+        for _ in range(_HITS_PER_TRIGGER // 2):
+            i = low.find(word, start, end)
             if i < 0:
                 break
             spans.append((max(0, i - _WINDOW), i + len(word) + _WINDOW))
             start = i + len(word)
+            j = low.rfind(word, start, end)
+            if j < 0:
+                break
+            spans.append((max(0, j - _WINDOW), j + len(word) + _WINDOW))
+            end = j
     spans.sort()
     merged: list[list[int]] = []
+    total = 0
     for a, b in spans:
-        if merged and a <= merged[-1][1]:
+        if merged and a <= merged[-1][1] and b - merged[-1][0] <= _MAX_LINE:
+            total += max(0, b - merged[-1][1])
             merged[-1][1] = max(merged[-1][1], b)
         else:
+            a = max(a, merged[-1][1]) if merged else a
+            if a >= b:
+                continue
             merged.append([a, b])
+            total += b - a
+        if total >= _MAX_VIEWS:
+            break
     return [line[a:b] for a, b in merged]
 
 
@@ -811,9 +826,9 @@ def _match_line(line: str, line_index: int) -> list[_Hit]:
         return []
     hits: list[_Hit] = []
     views = _views(line, low)
+    lowered = [low] if len(views) == 1 else [v.lower() for v in views]
     for index, rule in enumerate(RULES):
-        for view in views:
-            text = low if len(views) == 1 else view.lower()
+        for view, text in zip(views, lowered):
             if not any(n in text for n in rule.needles):
                 continue
             m = rule.pattern.search(view)
@@ -1090,9 +1105,10 @@ def advice(error: BindError) -> str | None:
         )
     if error.moved_on:
         to = f"port {error.new_port}" if error.new_port else "another port"
+        old = f"port {error.port}" if error.port is not None else "the old port"
         return (
-            f"the server did not stop: it went on on {to}, so a browser, proxy or client set up for "
-            f"port {error.port if error.port is not None else '(the old one)'} now reaches the old holder"
+            f"the server did not stop: it moved to {to}, so a browser, proxy or client set up for "
+            f"{old} now reaches whatever holds {old}"
         )
     if error.kind == PERMISSION:
         if error.platform == "windows":
