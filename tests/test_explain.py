@@ -634,3 +634,95 @@ def test_one_megabyte_line() -> None:
     noisy = "address in use? listen: bind error, port 1 failed " * 30_000
     error = parse_bind_error(noisy + " listen tcp 127.0.0.1:4125: bind: address already in use")
     assert error is not None and (error.runtime, error.port) == ("go", 4125)
+
+
+@pytest.mark.parametrize(
+    ("text", "runtime", "kind", "port", "address", "new_port"),
+    [
+        ("\u26a0 Port 3000 is in use, trying 3001 instead.", "next", "in-use", 3000, None, 3001),
+        (
+            "? Port 6006 is not available. Would you like to run Storybook on port 6007 instead? (Y/n)",
+            "storybook",
+            "in-use",
+            6006,
+            None,
+            6007,
+        ),
+        ("Something is already running at port 8000", "gatsby", "in-use", 8000, None, None),
+        (
+            "Port 8080 seems to be in use by another process. Quarkus may already be running or the port is "
+            "used by another application.",
+            "quarkus",
+            "in-use",
+            8080,
+            None,
+            None,
+        ),
+        (
+            "TensorBoard could not bind to port 6006, it was already in use",
+            "tensorboard",
+            "in-use",
+            6006,
+            None,
+            None,
+        ),
+        ("OSError: Cannot find empty port in range: 7860-7860.", "gradio", "in-use", 7860, None, None),
+        (
+            "error: Uncaught (in promise) AddrInUse: Address already in use (os error 98)",
+            "deno",
+            "in-use",
+            None,
+            None,
+            None,
+        ),
+        (
+            "bind [127.0.0.1]:8080: Address already in use\n"
+            "channel_setup_fwd_listener_tcpip: cannot listen to port: 8080\n"
+            "Could not request local forwarding.",
+            "ssh",
+            "in-use",
+            8080,
+            "127.0.0.1",
+            None,
+        ),
+        (
+            "bind [::1]:5432: Cannot assign requested address",
+            "ssh",
+            "address-not-available",
+            5432,
+            "::1",
+            None,
+        ),
+        (
+            "(OS 10048)Only one usage of each socket address (protocol/network address/port) is normally "
+            "permitted.  : AH00072: make_sock: could not bind to address 0.0.0.0:80",
+            "apache",
+            "in-use",
+            80,
+            "0.0.0.0",
+            None,
+        ),
+        ("[error]\tPort 4000 is currently in use by another program", "unknown", "in-use", 4000, None, None),
+        (
+            "BindTransportException[Failed to bind to [9300-9400]]; "
+            "nested: BindException[Address already in use];",
+            "java",
+            "in-use",
+            None,
+            None,
+            None,
+        ),
+    ],
+)
+def test_more_runtimes(
+    text: str, runtime: str, kind: str, port: int | None, address: str | None, new_port: int | None
+) -> None:
+    error = parse_bind_error(text)
+    assert error is not None
+    assert (error.runtime, error.kind, error.port, error.address, error.new_port) == (
+        runtime,
+        kind,
+        port,
+        address,
+        new_port,
+    )

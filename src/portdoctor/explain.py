@@ -186,6 +186,51 @@ RULES: tuple[Rule, ...] = (
         moved_on=True,
     ),
     _r(
+        "next",
+        "instead",
+        r"\bPort (?P<port>\d{1,5}) is in use, trying \d{1,5} instead",
+        IN_USE,
+        moved_on=True,
+    ),
+    _r(
+        "storybook",
+        "is not available",
+        r"\bPort (?P<port>\d{1,5}) is not available\. Would you like to run Storybook on port",
+        IN_USE,
+        moved_on=True,
+    ),
+    _r(
+        "gatsby",
+        "already running at port",
+        r"Something is already running at port (?P<port>\d{1,5})",
+        IN_USE,
+        moved_on=True,
+    ),
+    _r(
+        "quarkus",
+        "seems to be in use",
+        r"\bPort (?P<port>\d{1,5}) seems to be in use by another process",
+        IN_USE,
+    ),
+    _r(
+        "tensorboard",
+        "could not bind to port",
+        r"TensorBoard could not bind to port (?P<port>\d{1,5}), it was already in use",
+        IN_USE,
+    ),
+    _r(
+        "gradio",
+        "cannot find empty port",
+        r"Cannot find empty port in range: (?P<port>\d{1,5})-\d{1,5}",
+        IN_USE,
+    ),
+    _r(
+        "bun",
+        "failed to start server",
+        r"Failed to start server\. Is port (?P<port>\d{1,5}) in use\?",
+        IN_USE,
+    ),
+    _r(
         "elixir",
         "bandit",
         r"with Bandit [\d.]{1,20} at \S{1,100} failed, port (?P<port>\d{1,5}) already in use",
@@ -238,6 +283,7 @@ RULES: tuple[Rule, ...] = (
         IN_USE,
     ),
     _r("gunicorn", "can't connect to", r"\bCan't connect to " + _PYTUPLE, UNKNOWN, weak=True),
+    _r("twisted", "couldn't listen on", r"Couldn't listen on " + _T + r": " + _REASON),
     _r("python", "winerror", r"\[WinError (?P<errno>100(?:48|13|49))\]"),
     _r(
         "python",
@@ -247,6 +293,7 @@ RULES: tuple[Rule, ...] = (
         r"|Can't assign requested address|Only one usage of each socket address[^\n]{0,100})"
         r"(?: \(while attempting to bind on address " + _PYTUPLE + r"\))?\s*(?:$|\n)",
     ),
+    _r("deno", "addrinuse", r"\bAddrInUse: (?P<reason>Address already in use)", IN_USE, case=True),
     # Rust std / tokio: "Address already in use (os error 98)".
     _r(
         "rust",
@@ -345,7 +392,8 @@ RULES: tuple[Rule, ...] = (
     _r(
         "apache",
         "make_sock",
-        r"\((?P<errno>\d{1,5})\)[^:\n]{0,100}: (?:AH00072: )?make_sock: could not bind to address " + _T,
+        r"\((?:OS )?(?P<errno>\d{1,5})\)[^:\n]{0,100}: (?:AH00072: )?make_sock: could not bind to address "
+        + _T,
     ),
     _r(
         "php-fpm",
@@ -353,6 +401,21 @@ RULES: tuple[Rule, ...] = (
         r"unable to bind listening socket for address '(?P<target>[^'\n]"
         r"{1,300})': (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
     ),
+    _r(
+        "haproxy",
+        "cannot bind",
+        r"cannot bind (?:UNIX )?socket (?:\((?P<reason>[^)\n]{1,100})\) )?(?:for )?\[" + _T + r"\]",
+    ),
+    _r(
+        "stunnel",
+        "binding service",
+        r"Binding service \[[^\]\n]{0,100}\] to "
+        + _T
+        + r": (?P<reason>[^(\n]{0,200})(?:\((?P<errno>\d{1,5})\))?",
+    ),
+    _r("coturn", "bind fd", r"\bbind fd \d{1,6} to <" + _T + r">: errno=(?P<errno>\d{1,5})"),
+    _r("ssh", "bind [", r"^\s{0,10}bind \[(?P<addr>[^\]\s]{1,100})\]:(?P<port>\d{1,5}): " + _REASON),
+    _r("ssh", "cannot listen to port", r"cannot listen to port: (?P<port>\d{1,5})", UNKNOWN, weak=True),
     _r("socat", "socat[", r"socat\[\d{1,10}\] E \"(?P<path>[^\"\n]{1,300})\" exists", IN_USE),
     _r(
         "socat",
@@ -482,8 +545,11 @@ RULES: tuple[Rule, ...] = (
         "failed",
         r"\bbind\(" + _T + r"\) failed[.,] Error: (?P<reason>[^\[\n]{0,200}?)\s?\[(?P<errno>\d{1,5})\]",
     ),
-    _r("roadrunner", "cannot bind to", r"cannot bind to " + _Q + _T + _Q + r": (?P<reason>[^\"\\\n]{0,200})"),
+    _r("roadrunner", "cannot bind to", r"cannot bind to \\?\"" + _T + r"\\?\": (?P<reason>[^\"\\\n]{0,200})"),
     _r("php", "socket_bind", r"socket_bind\(\): unable to bind address \[(?P<errno>\d{1,5})\]: " + _REASON),
+    _r("unknown", "cannot bind to", r"\bcannot bind to " + _T + r": " + _REASON, strict=True),
+    _r("unknown", "bind() failed", r"\bbind\(\) failed[.:]? \((?P<errno>98|48|10048|99|49|10049|10013)\)"),
+    _r("java", "bindexception[", r"\bBindException\[(?P<reason>[^\]\n]{1,100})\]", strict=True),
     # Windows, whatever the runtime, in English and other languages.
     _r("windows", "only one usage", r"(?P<reason>Only one usage of each socket address)[^\n]{0,200}"),
     _r(
@@ -524,7 +590,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _r("windows", "wsae", r"\b(?P<reason>WSAEADDRINUSE|WSAEACCES|WSAEADDRNOTAVAIL)\b"),
     # A program's own words: "Port 3000 is already in use", "port 4000 already in use".
-    _r("unknown", "in use", r"\bport:? (?P<port>\d{1,5}) (?:is )?(?:already )?in use\b", IN_USE),
+    _r("unknown", "in use", r"\bport:? (?P<port>\d{1,5}) (?:is )?(?:already |currently )?in use\b", IN_USE),
     # Last resort: the C library's messages and errno names, runtime unknown.
     _r("unknown", "eaddr", r"\b(?P<reason>EADDRINUSE|EADDRNOTAVAIL)\b", case=True),
     _r(
@@ -582,7 +648,8 @@ _WORDS = (
         IN_USE,
         (
             "eaddrinuse", "already in use", "address in use", "already allocated", "already bound",
-            "only one usage of each socket address", "déjà utilisée", "bereits verwendet",
+            "only one usage of each socket address", "one use of each socket address", "déjà utilisée",
+            "bereits verwendet",
             "ya se está usando", "já está em uso", "già in uso", "地址已在使用", "只允许使用一次",
             "уже используется", "各ソケット アドレス", "jede socketadresse", "chaque adresse de socket",
         ),
@@ -621,7 +688,7 @@ _UDP_HINTS = re.compile(
 _PLATFORM_HINTS = re.compile(
     r"\[Errno (?P<a>\d{1,5})\]|\berrno: (?P<b>-?\d{1,5})\b|\((?P<c>\d{1,5}): [A-Z][a-z]"
     r"|\bos error (?P<d>\d{1,5})\)|\bError: [A-Za-z ]{4,40}\s?\[(?P<e>\d{1,5})\]|\[WinError (?P<f>\d{1,5})\]"
-    r"|SocketException \((?P<g>\d{1,5})\)|in use \((?P<h>\d{1,5})\)"
+    r"|SocketException \((?P<g>\d{1,5})\)|in use \((?P<h>\d{1,5})\)|\((?P<i>100\d\d)\)|errno=(?P<j>\d{1,5})"
 )
 _WINDOWS_WORDS = re.compile(
     r"WSAE[A-Z]{2,20}|Only one usage of each socket|forbidden by its access permissions|not valid in its "
@@ -630,7 +697,7 @@ _WINDOWS_WORDS = re.compile(
     r"|Une seule utilisation de chaque adresse|Une tentative d.accès à un socket"
 )
 _NEW_PORT = re.compile(
-    r"(?:https?://(?:\[[0-9a-f:]{0,64}\]|[\w.-]{1,100})|\bon port|\bport)[: ]?(?P<port>\d{1,5})\b",
+    r"(?:https?://(?:\[[0-9a-f:]{0,64}\]|[\w.-]{1,100})|\bon port|\bport|\btrying)[: ]?(?P<port>\d{1,5})\b",
     re.IGNORECASE,
 )
 
@@ -973,7 +1040,7 @@ def _protocol(hit: _Hit, lines: list[str]) -> str:
 
 def _new_port(hit: _Hit, lines: list[str], port: int | None) -> int | None:
     """The port a server that moved on went to: the first other port named after the notice."""
-    for n in range(hit.line_index + 1, min(len(lines), hit.line_index + 30)):
+    for n in range(hit.line_index, min(len(lines), hit.line_index + 30)):
         for m in _NEW_PORT.finditer(_bounded(lines[n])):
             other = _port(m.group("port"))
             if other is not None and other != port:
