@@ -104,6 +104,7 @@ class Rule:
     strict: bool = False
     moved_on: bool = False
     weak: bool = False  # only adds facts (a port, an address) to a stronger match nearby
+    bare: bool = False  # a bare errno or strerror: also what a client's connect() prints
 
 
 def _r(
@@ -115,16 +116,17 @@ def _r(
     strict: bool = False,
     moved_on: bool = False,
     weak: bool = False,
+    bare: bool = False,
     case: bool = False,
 ) -> Rule:
     flags = 0 if case else re.IGNORECASE
     needles = (needle,) if isinstance(needle, str) else needle
-    return Rule(runtime, re.compile(pattern, flags), needles, kind, strict, moved_on, weak)
+    return Rule(runtime, re.compile(pattern, flags), needles, kind, strict, moved_on, weak, bare)
 
 
 # An address token: "127.0.0.1:3000", ":::3000", "[::1]:8080", "*:6379", "null:3001",
 # "tcp://0.0.0.0:80", "unix:/run/app.sock", "/tmp/app.sock", "0.0.0.0:80/tcp". Bounded.
-_T = r"(?P<target>\[[0-9A-Za-z:.%]{0,64}\](?::\d{1,5})?|[\w.*:%/@+~-]{1,300})"
+_T = r"(?P<target>\[[0-9A-Za-z:.%]{0,64}\](?::\d{1,5})?|\\\\[.?]\\pipe\\[^\s\"']{1,200}|[\w.*:%/@+~-]{1,300})"
 _Q = r"(?:\s?\\?[\"'«»“”]\s?)?"  # an optional quote, maybe escaped (\"127.0.0.1\"), maybe French « »
 _PYTUPLE = r"\(\s*['\"](?P<addr>[^'\"]{0,100})['\"]\s*,\s*(?P<port>\d{1,5})\s*(?:,[^)]{0,100})?\)"
 _URL = r"[a-z][a-z0-9+.-]{0,15}://(?P<addr>\[[^\]\s]{0,64}\]|[^:/\s]{1,200}|\*|\+)(?::(?P<port>\d{1,5}))?"
@@ -245,6 +247,14 @@ RULES: tuple[Rule, ...] = (
         r"\b(?P<syscall>listen|bind) " + _ERRNO_WORD + r"\b(?::(?: [a-z]{1,20}){0,8})?(?: " + _T + r")?",
         case=True,
     ),
+    # Node's error object alone: code: 'EADDRNOTAVAIL', syscall: 'listen', address, port.
+    _r(
+        "node",
+        "code:",
+        r"\bcode: ['\"](?P<reason>EADDRINUSE|EACCES|EADDRNOTAVAIL)['\"]",
+        case=True,
+        bare=True,
+    ),
     # Python: uvicorn/asyncio name the address; werkzeug (Flask) and Django add their own lines.
     _r(
         "uvicorn",
@@ -284,7 +294,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _r("gunicorn", "can't connect to", r"\bCan't connect to " + _PYTUPLE, UNKNOWN, weak=True),
     _r("twisted", "couldn't listen on", r"Couldn't listen on " + _T + r": " + _REASON),
-    _r("python", "winerror", r"\[WinError (?P<errno>100(?:48|13|49))\]"),
+    _r("python", "winerror", r"\[WinError (?P<errno>100(?:48|13|49))\]", bare=True),
     _r(
         "python",
         "errno",
@@ -292,6 +302,7 @@ RULES: tuple[Rule, ...] = (
         r"(?P<reason>Address already in use|Permission denied|Cannot assign requested address"
         r"|Can't assign requested address|Only one usage of each socket address[^\n]{0,100})"
         r"(?: \(while attempting to bind on address " + _PYTUPLE + r"\))?\s*(?:$|\n)",
+        bare=True,
     ),
     _r("deno", "addrinuse", r"\bAddrInUse: (?P<reason>Address already in use)", IN_USE, case=True),
     # Rust std / tokio: "Address already in use (os error 98)".
@@ -302,6 +313,7 @@ RULES: tuple[Rule, ...] = (
         r"|Only one usage of each socket address[^()\n]{0,80}|"
         r"An attempt was made to access a socket[^()\n]{0,100})"
         r" \(os error (?P<errno>98|48|10048|99|49|10049|10013)\)",
+        bare=True,
     ),
     # Go (net.Listen): "listen tcp 127.0.0.1:8080: bind: address already in use".
     _r("go", "listen", r"\blisten (?P<proto>tcp|udp|unix)[46]? " + _T + r": bind: " + _REASON),
@@ -548,7 +560,12 @@ RULES: tuple[Rule, ...] = (
     _r("roadrunner", "cannot bind to", r"cannot bind to \\?\"" + _T + r"\\?\": (?P<reason>[^\"\\\n]{0,200})"),
     _r("php", "socket_bind", r"socket_bind\(\): unable to bind address \[(?P<errno>\d{1,5})\]: " + _REASON),
     _r("unknown", "cannot bind to", r"\bcannot bind to " + _T + r": " + _REASON, strict=True),
-    _r("unknown", "bind() failed", r"\bbind\(\) failed[.:]? \((?P<errno>98|48|10048|99|49|10049|10013)\)"),
+    _r(
+        "unknown",
+        "bind() failed",
+        r"\bbind\(\) failed[.:]? \((?P<errno>98|48|10048|99|49|10049|10013)\)",
+        bare=True,
+    ),
     _r("java", "bindexception[", r"\bBindException\[(?P<reason>[^\]\n]{1,100})\]", strict=True),
     # Windows, whatever the runtime, in English and other languages.
     _r("windows", "only one usage", r"(?P<reason>Only one usage of each socket address)[^\n]{0,200}"),
@@ -592,14 +609,17 @@ RULES: tuple[Rule, ...] = (
     # A program's own words: "Port 3000 is already in use", "port 4000 already in use".
     _r("unknown", "in use", r"\bport:? (?P<port>\d{1,5}) (?:is )?(?:already |currently )?in use\b", IN_USE),
     # Last resort: the C library's messages and errno names, runtime unknown.
-    _r("unknown", "eaddr", r"\b(?P<reason>EADDRINUSE|EADDRNOTAVAIL)\b", case=True),
+    _r("unknown", "eaddr", r"(?<!connect )\b(?P<reason>EADDRINUSE|EADDRNOTAVAIL)\b", case=True, bare=True),
     _r(
         "unknown",
         "address",
         r"\b(?P<reason>address already in use|cannot assign requested addres"
         r"s|Adresse déjà utilisée|Die Adresse wird bereits verwendet|地址已在使用)",
+        bare=True,
     ),
-    _r("unknown", "bind", r"\bbind(?:\(\))?:? (?:failed: )?(?P<reason>permission denied|EACCES)\b"),
+    _r(
+        "unknown", "bind", r"\bbind(?:\(\))?:? (?:failed: )?(?P<reason>permission denied|EACCES)\b", bare=True
+    ),
 )
 
 # Lower-case words that make a line worth trying the rules on (plain substring searches).
@@ -815,6 +835,8 @@ class _Target:
 
 def _split_target(token: str) -> _Target:
     """Read an address token: host:port, [v6]:port, :::port, *:port, a URL, a socket path."""
+    if token.startswith(("\\\\.\\", "\\\\?\\")):  # a Windows named pipe: \\.\pipe\name
+        return _Target(path=token.rstrip(".,;:)}]"), protocol=UNIX)
     tok = token.strip().strip("\"'\\«»“”").rstrip(".,;:)}]")
     if tok.startswith("[") and not tok.endswith("]") and "]" not in tok:
         tok += "]"  # rstrip above may have eaten a bare "[::]"'s bracket
@@ -1048,6 +1070,27 @@ def _new_port(hit: _Hit, lines: list[str], port: int | None) -> int | None:
     return None
 
 
+# A client's failure, not a server's: "connect EADDRNOTAVAIL" (out of ephemeral ports), a
+# Python traceback through socket.connect() or create_connection().
+_CLIENT = re.compile(
+    r"\bconnect(?:_ex)?\(|\bcreate_connection\b|\bconnect E[A-Z]{4,20}\b|\bsock_connect\b"
+    r"|syscall: ['\"]connect['\"]|TCPConnectWrap"
+)
+_SERVER = re.compile(
+    r"\bbind\(|\blisten\(|\bcreate_server\b|\bserver_bind\b|\bserve\b|\bstart_server\b|\bListen"
+    r"|syscall: ['\"](?:listen|bind)['\"]"
+)
+
+
+def _client_side(hit: _Hit, lines: list[str]) -> bool:
+    """Is this errno line the end of a client's connect, not of a bind? (Only for bare errnos.)"""
+    if not RULES[hit.rule_index].bare:
+        return False
+    lo, hi = max(0, hit.line_index - 8), min(len(lines), hit.line_index + 5)
+    above = [_bounded(lines[n]) for n in range(lo, hi)]
+    return any(_CLIENT.search(x) for x in above) and not any(_SERVER.search(x) for x in above)
+
+
 def _excerpt(line: str, rule: Rule) -> str:
     """The error line, or the part of a long one around the message."""
     line = line.strip()
@@ -1063,7 +1106,7 @@ def parse_lines(lines: list[str]) -> BindError | None:
     """The bind failure the (already split) ``lines`` report, or None."""
     lines = [_clean(line) for line in lines]
     hits = _hits(lines)
-    strong = [h for h in hits if not RULES[h.rule_index].weak]
+    strong = [h for h in hits if not RULES[h.rule_index].weak and not _client_side(h, lines)]
     if not strong:
         return None
     primary = min(strong, key=lambda h: (h.rule_index, h.line_index))
@@ -1161,8 +1204,18 @@ def scan(lines: Iterable[str]) -> BindError | None:
     return scanner.result()
 
 
+def is_named_pipe(path: str | None) -> bool:
+    """Is ``path`` a Windows named pipe (``\\\\.\\pipe\\name``), not a Unix socket file?"""
+    return (path or "").startswith(("\\\\.\\", "\\\\?\\"))
+
+
 def advice(error: BindError) -> str | None:
     """One line on what a permission, address, Unix socket or move-on failure means; else None."""
+    if error.protocol == UNIX and is_named_pipe(error.path):
+        return (
+            f"this is a Windows named pipe, not a TCP port: another instance of the program still "
+            f"has {error.path} open; the pipe goes away when that instance exits"
+        )
     if error.protocol == UNIX:
         where = error.path or "the socket file"
         return (
@@ -1204,11 +1257,12 @@ def describe(error: BindError) -> str:
     """A short sentence naming the failure: 'port 3000 is already in use (node)'."""
     by = f" ({error.runtime})" if error.runtime != "unknown" else ""
     if error.protocol == UNIX:
-        path = error.path or "a Unix socket"
+        kind = "named pipe" if is_named_pipe(error.path) else "Unix socket"
+        path = error.path or f"a {kind}"
         what = {
-            IN_USE: f"the Unix socket {path} is already in use",
-            PERMISSION: f"permission denied to create the Unix socket {path}",
-        }.get(error.kind, f"binding the Unix socket {path} failed")
+            IN_USE: f"the {kind} {path} is already in use",
+            PERMISSION: f"permission denied to create the {kind} {path}",
+        }.get(error.kind, f"binding the {kind} {path} failed")
         return what + by
     port = f"port {error.port}" if error.port is not None else "the port"
     if error.port is not None and error.protocol == UDP:

@@ -119,7 +119,7 @@ def _diagnose(error: BindError) -> Diagnosis | None:
 def run(args: argparse.Namespace) -> int:
     """Exit 0: the port is free now; 1: still in use (or unknown); 2: no bind error found."""
     from ..errors import UsageError
-    from ..explain import advice, describe, parse_bind_error
+    from ..explain import advice, describe, is_named_pipe, parse_bind_error
     from ..render import Painter, diagnosis_text, escape, print_json
 
     if args.text and args.text != ["-"]:
@@ -150,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         out.append("")
         if d is not None:
             out.append(diagnosis_text(d, paint, verbose=args.verbose))
+        elif error.path is not None and is_named_pipe(error.path):
+            out.append("A named pipe is not a port: stop the other instance of the program that opened it.")
         elif error.path is not None:
             import shlex
 
