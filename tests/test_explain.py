@@ -726,3 +726,35 @@ def test_more_runtimes(
         address,
         new_port,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# the library call
+
+
+def test_portdoctor_explain_callable_after_its_module_was_imported() -> None:
+    code = (
+        "import portdoctor, portdoctor.explain\n"
+        "e = portdoctor.explain('listen tcp :1: bind: address already in use', diagnose=False)\n"
+        "assert type(e).__name__ == 'Explanation', type(e)\n"
+        "assert (e.error.port, e.error.runtime, e.diagnosis) == (1, 'go', None)\n"
+        "assert portdoctor.explain.parse_bind_error is portdoctor.parse_bind_error\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, env=ENV)
+
+
+def test_explain_reads_lines_only_as_far_as_needed(held_port: int) -> None:
+    import portdoctor
+
+    def lines():
+        yield "starting"
+        yield f"Error: listen EADDRINUSE: address already in use 0.0.0.0:{held_port}"
+        for n in range(40):
+            yield f"    at frame {n}"
+        raise AssertionError("read past the error and its context")
+
+    answer = portdoctor.explain(lines())
+    assert answer is not None and answer.diagnosis is not None
+    assert (answer.error.port, answer.error.address, answer.diagnosis.in_use) == (held_port, "0.0.0.0", True)
+    assert answer.to_dict()["error"]["protocol"] == "tcp"
+    assert portdoctor.explain("nothing to see", diagnose=False) is None

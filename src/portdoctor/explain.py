@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
 
+    from .model import Diagnosis
+
 IN_USE = "in-use"
 PERMISSION = "permission"
 NOT_AVAILABLE = "address-not-available"
@@ -1204,6 +1206,51 @@ def scan(lines: Iterable[str]) -> BindError | None:
     return scanner.result()
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """A bind error, what it means, and the diagnosis of its port as it is now."""
+
+    error: BindError
+    advice: str | None
+    diagnosis: Diagnosis | None  # None: the text names no port, or a Unix socket / named pipe
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (``portdoctor explain --json``; schema in README.md)."""
+        return {
+            "port": self.error.port,
+            "error": self.error.to_dict(),
+            "advice": self.advice,
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis is not None else None,
+        }
+
+
+def diagnose_error(error: BindError) -> Diagnosis | None:
+    """The diagnosis of the port ``error`` names, over its protocol (None if it names none)."""
+    from .diagnose import why
+    from .errors import UsageError
+
+    if error.port is None or error.protocol not in (TCP, UDP):
+        return None
+    try:
+        return why(error.port, error.protocol, host=error.address)
+    except UsageError:
+        # A host name the probe cannot bind ("myhost.local"): diagnose the port alone.
+        return why(error.port, error.protocol)
+
+
+def explain(text: str | Iterable[str], *, diagnose: bool = True) -> Explanation | None:
+    """What the bind error in ``text`` means and who holds its port now; None if it holds none.
+
+    ``text`` is the output of a server that failed to start, whole (a string) or as lines (any
+    iterable: a file, a pipe), which are read only as far as the first error and its context.
+    ``diagnose=False`` skips looking at the port (no processes or sockets are read).
+    """
+    error = parse_bind_error(text) if isinstance(text, str) else scan(text)
+    if error is None:
+        return None
+    return Explanation(error, advice(error), diagnose_error(error) if diagnose else None)
+
+
 def is_named_pipe(path: str | None) -> bool:
     """Is ``path`` a Windows named pipe (``\\\\.\\pipe\\name``), not a Unix socket file?"""
     return (path or "").startswith(("\\\\.\\", "\\\\?\\"))
@@ -1283,3 +1330,8 @@ def describe(error: BindError) -> str:
             f"; the server moved on to port {error.new_port}" if error.new_port else "; the server moved on"
         )
     return what + by
+
+
+from .record import callable_module  # noqa: E402
+
+callable_module(__name__, "explain")

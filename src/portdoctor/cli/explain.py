@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     import queue
 
     from ..explain import BindError
-    from ..model import Diagnosis
 
 # After a bind error line, how long the output may stay quiet before we answer: a runtime
 # prints its error and what completes it (stack, error object, HINT) in one burst.
@@ -103,23 +102,10 @@ def _stream(wait: bool) -> BindError | None:
     return scanner.result()
 
 
-def _diagnose(error: BindError) -> Diagnosis | None:
-    from ..diagnose import why
-    from ..errors import UsageError
-
-    if error.port is None or error.protocol not in ("tcp", "udp"):
-        return None
-    try:
-        return why(error.port, error.protocol, host=error.address)
-    except UsageError:
-        # A host name the probe cannot bind ("myhost.local"): diagnose the port alone.
-        return why(error.port, error.protocol)
-
-
 def run(args: argparse.Namespace) -> int:
     """Exit 0: the port is free now; 1: still in use (or unknown); 2: no bind error found."""
     from ..errors import UsageError
-    from ..explain import advice, describe, is_named_pipe, parse_bind_error
+    from ..explain import Explanation, advice, describe, diagnose_error, is_named_pipe, parse_bind_error
     from ..render import Painter, diagnosis_text, escape, print_json
 
     if args.text and args.text != ["-"]:
@@ -131,20 +117,14 @@ def run(args: argparse.Namespace) -> int:
             "no bind error recognised in the text (expected e.g. 'EADDRINUSE', "
             "'Address already in use', 'port is already allocated')"
         )
-    d = _diagnose(error)
+    answer = Explanation(error, advice(error), diagnose_error(error))
+    d = answer.diagnosis
     if args.json:
-        print_json(
-            {
-                "port": error.port,
-                "error": error.to_dict(),
-                "advice": advice(error),
-                "diagnosis": d.to_dict() if d is not None else None,
-            }
-        )
+        print_json(answer.to_dict())
     else:
         paint = Painter()
         out = [paint(escape(describe(error)), "bold"), "  " + paint(escape(error.line), "dim")]
-        hint = advice(error)
+        hint = answer.advice
         if hint:
             out.append(f"  {escape(hint)}")
         out.append("")
