@@ -11,12 +11,15 @@ How it reads, and why it stays linear on any input:
 - Text is cut into lines; colour codes (raw ``ESC[32m``, shown as ``←[32m`` or ``^[[32m``, or
   with the ESC lost: ``[32m``) and box-drawing borders are removed first.
 - The work per line is bounded. Of a line longer than 64 KiB only the first and last 32 KiB
-  are read. A line is looked at only if it holds one of :data:`_TRIGGERS` (plain substring
-  searches). A line longer than :data:`_MAX_LINE` is never matched whole: only windows of
-  :data:`_WINDOW` characters around its first trigger hits are, so the regular expressions
-  below always run over a bounded string. Every pattern starts with a literal and uses bounded
-  repeats, so a window costs a bounded amount of work: the whole parse is linear in the number
-  of lines, and a 1 MB line costs about what a 64 KB one does.
+  are read. A line is looked at only if it holds one of :data:`_COARSE` (a few plain substring
+  searches), and a rule is tried only if the line holds one of its needles. A line longer than
+  :data:`_MAX_LINE` is never matched whole: only windows of :data:`_WINDOW` characters around
+  the first and last hits of each coarse word are (at most :data:`_MAX_VIEWS` characters in
+  all), so the regular expressions always run over a bounded string. Every pattern starts with
+  a literal and uses bounded repeats, so a window costs a bounded amount of work: the parse is
+  linear in the number of lines, and a 1 MB line costs about what a 64 KB one does.
+- A bare errno or strerror (``[Errno 99]``, ``EADDRNOTAVAIL``) is not taken for a bind error
+  when the lines around it show a client's ``connect()`` and no bind or listen.
 - :data:`RULES` lists one pattern per known message, most specific first. Patterns read the
   structure of the message (syscall, errno name or number, the address token, the port), and
   the address token is split by :func:`_split_target`, not by a regular expression.
@@ -51,7 +54,7 @@ UNIX = "unix"  # a Unix domain socket file, not a port
 _MAX_LINE = 4096  # a line up to this long is searched whole
 _LONG_LINE = 32 * 1024  # of a line longer than twice this, only the head and tail are read
 _WINDOW = 600  # characters kept either side of a trigger in a longer line
-_HITS_PER_TRIGGER = 8  # trigger hits looked at per word in one long line
+_HITS_PER_TRIGGER = 8  # hits looked at per coarse word in one long line (half from each end)
 _MAX_VIEWS = 4 * 4096  # characters of a long line matched in all (in windows around triggers)
 _NEIGHBOURS = 40  # lines either side of the error line searched for a port or the protocol
 
