@@ -6,7 +6,8 @@ Issue 11: a 16 KB log line before a Node EADDRINUSE line took 6.5 s, 20 KB 16 s,
 prints, for several kinds of filler line (plain text, text full of trigger words, a JSON record
 full of "address already in use", colon-separated numbers that look like host:port), the
 median time of parsing ``FILLER + "\\n" + a Node error`` at each size, and the ratio of the
-1 MB time to the 1 KB time. It also times the corpus in tests/fixtures/bind_errors.
+1 MB time to the 1 KB time. It also times 10 000 and 100 000 ordinary log lines before the
+error, and the corpus in tests/fixtures/bind_errors.
 
     python bench/explain_long_lines.py [--runs 7]
 """
@@ -67,6 +68,20 @@ def main() -> int:
         worst = max(worst, ratio)
         print(name.ljust(22) + "".join(f"{t * 1000:>9.2f} ms" for t in row) + f"   {ratio:>8.1f}x")
     print(f"worst ratio 1 MB / 1 KB: {worst:.1f}x")
+
+    # Many ordinary lines before the error: a log read with --wait.
+    for count in (10_000, 100_000):
+        log = "".join(
+            f"2024-01-01 12:00:{i % 60:02d} INFO GET /api/items/{i} 200 in 3 ms (error=none, port 80)\n"
+            for i in range(count)
+        )
+        t0 = time.perf_counter()
+        error = parse_bind_error(log + ERROR)
+        elapsed = time.perf_counter() - t0
+        if error is None or error.port != 3000:
+            raise SystemExit(f"wrong answer: {error!r}")
+        per_line = elapsed / count * 1e6
+        print(f"{count} log lines + the error: {elapsed * 1000:.0f} ms ({per_line:.1f} us per line)")
 
     fixtures = ROOT / "tests" / "fixtures" / "bind_errors"
     index = json.loads((fixtures / "index.json").read_text())

@@ -537,7 +537,12 @@ RULES: tuple[Rule, ...] = (
     ),
     _r("erlang", "for reason", r"\bfor reason :?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\b", case=True),
     _r("erlang", "ranch", r"Failed to start Ranch listener", UNKNOWN, weak=True),
-    _r("erlang", "error", r"\{:?error,\s?:?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\}", case=True),
+    _r(
+        "erlang",
+        ("{error", "{:error"),
+        r"\{:?error,\s?:?(?P<reason>eaddrinuse|eacces|eaddrnotavail)\}",
+        case=True,
+    ),
     _r(
         "erlang",
         "listen_error",
@@ -629,6 +634,9 @@ RULES: tuple[Rule, ...] = (
 
 # Lower-case words that make a line worth trying the rules on (plain substring searches).
 _TRIGGERS: tuple[str, ...] = tuple(sorted({n for r in RULES for n in r.needles}))
+_RULES_BY_NEEDLE: dict[str, tuple[int, ...]] = {
+    n: tuple(i for i, r in enumerate(RULES) if n in r.needles) for n in _TRIGGERS
+}
 # A few short words, one of which every trigger holds: a line without any of them is skipped
 # after a handful of substring searches instead of one per trigger.
 _COARSE: tuple[str, ...] = (
@@ -913,6 +921,14 @@ def _hit(rule_index: int, line_index: int, line: str, m: re.Match[str]) -> _Hit 
     )
 
 
+def _candidates(text: str) -> list[int]:
+    """The indexes of the rules whose needles the (lower-case) ``text`` holds, in rule order."""
+    present = [n for n in _TRIGGERS if n in text]
+    if not present:
+        return []
+    return sorted({i for n in present for i in _RULES_BY_NEEDLE[n]})
+
+
 def _match_line(line: str, line_index: int) -> list[_Hit]:
     """Every rule that matches ``line`` (in rule order), on bounded views of it."""
     low = line.lower()
@@ -920,17 +936,17 @@ def _match_line(line: str, line_index: int) -> list[_Hit]:
         return []
     hits: list[_Hit] = []
     views = _views(line, low)
-    lowered = [low] if len(views) == 1 else [v.lower() for v in views]
-    for index, rule in enumerate(RULES):
-        for view, text in zip(views, lowered):
-            if not any(n in text for n in rule.needles):
+    for view in views:
+        text = low if len(views) == 1 else view.lower()
+        for index in _candidates(text):
+            if any(h.rule_index == index for h in hits):
                 continue
-            m = rule.pattern.search(view)
+            m = RULES[index].pattern.search(view)
             if m is not None:
                 h = _hit(index, line_index, line, m)
                 if h is not None:
                     hits.append(h)
-                    break
+    hits.sort(key=lambda h: h.rule_index)
     return hits
 
 
@@ -953,13 +969,15 @@ def _better(a: _Hit, b: _Hit) -> bool:
 
 def _hits(lines: list[str]) -> list[_Hit]:
     found: list[_Hit] = []
+    single = [_match_line(line, i) for i, line in enumerate(lines)]
     for i, line in enumerate(lines):
-        hits = _match_line(line, i)
+        hits = single[i]
         best = min(hits, key=lambda h: h.rule_index) if hits else None
-        if best is None or best.kind == UNKNOWN or (best.port is None and best.path is None):
+        incomplete = best is None or best.kind == UNKNOWN or (best.port is None and best.path is None)
+        if incomplete and (hits or _candidates(_bounded(line).lower())):
             # A message wrapped at the terminal's width: try it joined with the next line.
             views = _joined(lines, i)
-            alone = {h.rule_index for h in _match_line(lines[i + 1], i + 1)} if views else set()
+            alone = {h.rule_index for h in single[i + 1]} if views else set()
             for view in views:
                 for h in _match_line(view, i):
                     if h.rule_index in alone:
