@@ -758,3 +758,60 @@ def test_explain_reads_lines_only_as_far_as_needed(held_port: int) -> None:
     assert (answer.error.port, answer.error.address, answer.diagnosis.in_use) == (held_port, "0.0.0.0", True)
     assert answer.to_dict()["error"]["protocol"] == "tcp"
     assert portdoctor.explain("nothing to see", diagnose=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "runtime", "kind", "port", "platform"),
+    [
+        (
+            "thread 'main' panicked at 'called `Result::unwrap()` on an `Err` value: Os { code: 98, kind: "
+            'AddrInUse, message: "Address already in use" }\', src/main.rs:10:50',
+            "rust",
+            "in-use",
+            None,
+            "linux",
+        ),
+        (
+            "uwsgi: probably another instance of uWSGI is running on the same address (:8000).\n"
+            "bind(): Address already in use [core/socket.c line 769]",
+            "uwsgi",
+            "in-use",
+            8000,
+            None,
+        ),
+        (
+            'Exception in thread "main" java.net.BindException: Address already in use: bind\n'
+            "\tat java.base/sun.nio.ch.Net.bind0(Native Method)",
+            "java",
+            "in-use",
+            None,
+            "windows",
+        ),
+        (
+            "[ERROR] Can't start server: Bind on TCP/IP port. Got error: 98: Address already in use\n"
+            "[ERROR] Do you already have another server running on port: 3306 ?",
+            "mysql",
+            "in-use",
+            3306,
+            "linux",
+        ),
+    ],
+)
+def test_platform_and_runtime_from_the_message(
+    text: str, runtime: str, kind: str, port: int | None, platform: str | None
+) -> None:
+    error = parse_bind_error(text)
+    assert error is not None
+    assert (error.runtime, error.kind, error.port, error.platform) == (runtime, kind, port, platform)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'Error: Os { code: 13, kind: PermissionDenied, message: "Permission denied" }',
+        "npm ERR! Error: EACCES: permission denied, mkdir '/usr/lib/node_modules/x'",
+        "Error: connect EADDRINUSE 127.0.0.1:5432",
+    ],
+)
+def test_file_and_client_errors_are_not_bind_errors(text: str) -> None:
+    assert parse_bind_error(text) is None

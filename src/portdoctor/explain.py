@@ -281,6 +281,12 @@ RULES: tuple[Rule, ...] = (
         + ")?",
     ),
     _r(
+        "uwsgi",
+        "another instance of uwsgi",
+        r"another instance of uWSGI is running on the same address \(" + _T + r"\)",
+        IN_USE,
+    ),
+    _r(
         "flask", "in use by another program", r"\bPort (?P<port>\d{1,5}) is in use by another program", IN_USE
     ),
     _r("django", "that port is already in use", r"\bError: That port is already in use\.", IN_USE),
@@ -310,6 +316,14 @@ RULES: tuple[Rule, ...] = (
         bare=True,
     ),
     _r("deno", "addrinuse", r"\bAddrInUse: (?P<reason>Address already in use)", IN_USE, case=True),
+    # Rust's io::Error printed with {:?}: Os { code: 98, kind: AddrInUse, message: "..." }.
+    _r(
+        "rust",
+        "kind: addr",
+        # Not PermissionDenied: a file's permission error prints the same way.
+        r"\bOs \{ code: (?P<errno>\d{1,5}), kind: (?:AddrInUse|AddrNotAvailable)\b",
+        case=True,
+    ),
     # Rust std / tokio: "Address already in use (os error 98)".
     _r(
         "rust",
@@ -505,7 +519,7 @@ RULES: tuple[Rule, ...] = (
     _r(
         "mysql",
         "mysqld server running on port",
-        r"another mysqld server running on port: (?P<port>\d{1,5})",
+        r"another (?:mysqld |mariadbd )?server running on port: (?P<port>\d{1,5})",
         UNKNOWN,
         weak=True,
     ),
@@ -728,6 +742,8 @@ _WINDOWS_WORDS = re.compile(
     r"context|通常每个套接字地址|以一种访问权限不允许|各ソケット アドレス"
     r"|Normalerweise darf jede Socketadresse"
     r"|Une seule utilisation de chaque adresse|Une tentative d.accès à un socket"
+    # The JDK on Windows ends its messages with the call: "Address already in use: bind", JVM_Bind.
+    r"|BindException: [A-Za-z ]{5,60}: (?:JVM_)?[Bb]ind\b|\bJVM_Bind\b"
 )
 _NEW_PORT = re.compile(
     r"(?:https?://(?:\[[0-9a-f:]{0,64}\]|[\w.-]{1,100})|\bon port|\bport|\btrying)[: ]?(?P<port>\d{1,5})\b",
