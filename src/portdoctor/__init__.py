@@ -8,6 +8,7 @@ The library API the ``portdoctor`` command is a thin layer over::
     portdoctor.in_use(3000)           # a fast yes/no from the kernel's socket table
     portdoctor.free(3000)             # the safe stop, verified
     portdoctor.pick(near=3000)        # a free port that is safe to use
+    portdoctor.explain(error_text)    # a runtime's bind error: what it means, who holds the port
 
 Names are imported lazily so that ``import portdoctor`` stays cheap.
 """
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from .bind import PortInUseError, bind_or_explain, listen_or_explain
     from .diagnose import why
     from .errors import PortdoctorError, RefusedError, RegistryError, UsageError
-    from .explain import BindError, parse_bind_error
+    from .explain import BindError, Explanation, explain, parse_bind_error
     from .find import Finding, find, in_use, sockets
     from .free import FreeResult, free
     from .listing import Listener, listening
@@ -56,6 +57,8 @@ _LAZY = {
     "PortInUseError": "bind",
     "parse_bind_error": "explain",
     "BindError": "explain",
+    "explain": "explain",
+    "Explanation": "explain",
     "pick": "pick",
     "Pick": "pick",
     "can_bind": "probe",
@@ -73,6 +76,7 @@ __all__ = [
     "BindResult",
     "Cause",
     "Diagnosis",
+    "Explanation",
     "Finding",
     "FreeResult",
     "Hidden",
@@ -92,6 +96,7 @@ __all__ = [
     "__version__",
     "bind_or_explain",
     "can_bind",
+    "explain",
     "find",
     "free",
     "in_use",
