@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra import HTTP_SERVER, Nodemon, free_port, kill_session, require, wait_listening
-from portdoctor.causes import nodemon as reloaders
+from portdoctor.causes import reloader as reloaders
 from portdoctor.diagnose import why
 
 
@@ -50,7 +50,7 @@ def test_nodemon_child_is_stopped_through_nodemon(nodemon: Nodemon) -> None:
     port = free_port()
     run = nodemon.start(port)
     d = why(port)
-    assert d.cause is not None and d.cause.kind == "nodemon", d.cause
+    assert d.cause is not None and d.cause.kind == "reloader", d.cause
     details = d.cause.details
     assert details["manager"] == "nodemon" and details["reloader"] == "nodemon"
     assert details["reloader_pid"] == run.pid
@@ -67,7 +67,7 @@ def test_nodemon_child_is_stopped_through_nodemon(nodemon: Nodemon) -> None:
         timeout=120,
     )
     data = json.loads(out.stdout)
-    assert data["cause"]["kind"] == "nodemon"
+    assert data["cause"]["kind"] == "reloader"
     assert data["cause"]["details"]["reloader_pid"] == run.pid
 
 
@@ -94,7 +94,7 @@ def test_node_watch_child_is_stopped_through_its_watcher() -> None:
     try:
         wait_listening(port, what="node --watch server.js")
         d = why(port, cwd="/")
-        assert d.cause is not None and d.cause.kind == "nodemon", d.cause
+        assert d.cause is not None and d.cause.kind == "reloader", d.cause
         assert d.cause.details["reloader"] == "node --watch"
         assert d.cause.details["reloader_pid"] == proc.pid
         assert d.cause.details["stop"]["signal_pids"][0] == proc.pid
@@ -123,7 +123,7 @@ def test_werkzeug_style_reloader_recognised_by_the_childs_environment(tmp_path: 
     try:
         port = int(proc.stdout.readline())
         d = why(port, cwd="/")
-        assert d.cause is not None and d.cause.kind == "nodemon", d.cause
+        assert d.cause is not None and d.cause.kind == "reloader", d.cause
         assert d.cause.details["reloader"] == "werkzeug reloader"
         assert d.cause.details["reloader_pid"] == proc.pid
     finally:

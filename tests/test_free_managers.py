@@ -102,14 +102,14 @@ def test_pm2_fork_app_that_would_restart(pm2: PM2) -> None:
 
 
 def test_nodemon_child_and_parent_stopped(nodemon: Nodemon) -> None:
-    detector("nodemon")
+    detector("reloader")
     port = free_port()
     run = nodemon.start(port)
     children = wait_until(run.child_pids, message="nodemon's child")
     r = cli("free", str(port), "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(r.stdout)
-    assert data["freed"] is True and data["cause"] == "nodemon" and data["respawned_by"] is None
+    assert data["freed"] is True and data["cause"] == "reloader" and data["respawned_by"] is None
     signalled = {s["pid"] for s in data["steps"] if s["action"] == "SIGTERM"}
     assert run.pid in signalled
     assert isinstance(children, list)

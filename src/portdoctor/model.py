@@ -324,7 +324,7 @@ class Action(Record):
 CAUSE_KINDS = (
     "pm2",
     "docker",
-    "nodemon",
+    "reloader",  # nodemon, node --watch, uvicorn --reload, Werkzeug... (the tool: details.reloader)
     "supervisord",
     "systemd",
     "ide",

@@ -28,7 +28,7 @@ ORDER = (
     "pm2",
     "supervisord",
     "systemd",
-    "nodemon",
+    "reloader",  # nodemon, node --watch, uvicorn --reload, the Werkzeug/Django reloaders...
     "ide",
     "application",
     "duplicate",  # before orphan: "another instance of this project" says more (orphan evidence merged)
@@ -166,9 +166,48 @@ def detect(ctx: Context) -> Cause | None:
         cause = module.detect(ctx)
         if cause is not None:
             break
+    if cause is not None and any(a.kind == "pick" for a in cause.actions):
+        cause = _relaunch(ctx, cause)
     for name in ANNOTATORS:
         import_module(f"{__name__}.{name}").annotate(ctx, cause)
     return cause
+
+
+# Causes whose holder is the user's own server, started by hand: "use another port" relaunches it.
+# (A managed holder - pm2, docker, systemd - is moved through its manager, not relaunched.)
+_RELAUNCH_HOLDER = ("dev-server", "orphan", "duplicate", "reloader", "address-mismatch")
+
+
+def _relaunch(ctx: Context, cause: Cause) -> Cause:
+    """Make the "use another port" step start the same server on a free port, through its own flag.
+
+    The server is the command ``portdoctor run`` is about to start, else the user's own holder
+    (for the causes in _RELAUNCH_HOLDER). Where its port flag is unknown, the step says so.
+    """
+    from ..relaunch import for_command, for_holder
+    from .actions import pick_action
+
+    launch = None
+    unknown: str | None = None
+    if ctx.command:
+        launch = for_command(ctx.command, ctx.cwd)
+        if launch is None:
+            unknown = os.path.basename(ctx.command[0])
+    elif cause.kind in _RELAUNCH_HOLDER:
+        mine = [h for h in ctx.holders if ctx.is_mine(h)]
+        if mine:
+            launch = for_holder(mine[0])
+            if launch is None:
+                unknown = mine[0].name
+    if launch is None and unknown is None:
+        return cause
+    actions = []
+    for a in cause.actions:
+        if a.kind == "pick":
+            first = not a.description.startswith("Or")
+            a = pick_action(ctx.port, first=first, launch=launch, here=ctx.cwd, unknown=unknown)
+        actions.append(a)
+    return cause.replace(actions=tuple(actions))
 
 
 __all__ = ["Context", "ORDER", "TCP", "detect"]

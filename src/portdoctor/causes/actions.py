@@ -8,12 +8,39 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..relaunch import Launch
 
-def pick_action(port: int, *, first: bool = False) -> Action:
-    """Use another port, near this one."""
+
+def pick_action(
+    port: int,
+    *,
+    first: bool = False,
+    launch: Launch | None = None,
+    here: str | None = None,
+    unknown: str | None = None,
+) -> Action:
+    """Use another port, near this one: with ``launch``, the command that starts that server there.
+
+    ``here`` is the user's directory (a ``cd`` is added when the server runs elsewhere);
+    ``unknown`` names a server whose port flag portdoctor does not know (it says so).
+    """
+    verb = "Use" if first else "Or use"
+    if launch is None:
+        description = f"{verb} another port"
+        if unknown:
+            description += f" (portdoctor cannot tell how {unknown} takes its port: give it this one)"
+        return Action(
+            description=description, command=f"portdoctor pick --near {port}", safe=True, kind="pick"
+        )
+    if launch.convention:
+        description = (
+            f"{verb} another port: start it again with PORT set (if it reads PORT, as most Node servers do)"
+        )
+    else:
+        description = f"{verb} another port: start {launch.server} again there ({launch.how})"
     return Action(
-        description="Use another port" if first else "Or use another port",
-        command=f"portdoctor pick --near {port}",
+        description=description,
+        command=launch.shell(f"$(portdoctor pick --near {port})", here=here),
         safe=True,
         kind="pick",
     )

@@ -17,11 +17,17 @@ def detect(ctx: Context) -> Cause | None:
         return None
     pids = tuple(h.pid for h in holders)
     main = holders[0]
-    where = f" in {main.project.name}" if main.project and main.project.name else ""
-    summary = (
-        f"Port {ctx.port} is held by your own process {main.name} (pid {main.pid}){where}; "
-        "it is safe to stop it if you no longer need it."
-    )
+    from ..relaunch import known_as
+
+    known = known_as(main)  # "npm run dev in shop-web (vite)": what the user typed
+    if known and known.endswith(")"):
+        who = f"your own {known[:-1]}, pid {main.pid})"
+    elif known:
+        who = f"your own {known} (pid {main.pid})"
+    else:
+        where = f" in {main.project.name}" if main.project and main.project.name else ""
+        who = f"your own process {main.name} (pid {main.pid}){where}"
+    summary = f"Port {ctx.port} is held by {who}; it is safe to stop it if you no longer need it."
     evidence = [f"pid {h.pid} ({h.name}) runs as you" for h in holders]
     if main.tty:
         evidence.append(f"it still has a terminal ({main.tty}): it may be running in another window")

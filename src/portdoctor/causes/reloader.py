@@ -1,4 +1,4 @@
-"""nodemon and other reloaders: a file watcher above the holder restarts it, so stop the watcher.
+"""reloader: nodemon and the others: a file watcher above the holder restarts it, so stop the watcher.
 
 Covers nodemon, ts-node-dev, node-dev, ``node --watch``, ``tsx watch``, uvicorn/hypercorn
 ``--reload``, the Werkzeug (Flask) and Django autoreloaders, watchmedo, watchfiles, hupper,
@@ -163,7 +163,7 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
         ),
     )
     return Cause(
-        kind="nodemon",
+        kind="reloader",
         summary=summary,
         evidence=tuple(evidence),
         actions=actions,

@@ -1,0 +1,639 @@
+"""Relaunch: the command that starts the same server on another port, through its own flag.
+
+Most dev servers ignore ``$PORT``: Vite wants ``--port N --strictPort``, Flask ``--port N``,
+Django ``runserver N``, gunicorn ``-b host:N``. One table (:data:`SERVERS`) knows, for each
+server, how to recognise its command line and where the port goes. It drives both the "use
+another port" step of a diagnosis (from a holder's argv, cwd and parent chain: :func:`for_holder`)
+and ``portdoctor run`` (from the command the user is about to start: :func:`for_command`).
+Through a package-manager script (``npm run dev``) the script is read from package.json and the
+flag is passed the way that package manager needs (``npm run dev -- --port N``). Where the
+server is not known, the answer is None: callers say so instead of guessing.
+
+package.json belongs to whoever wrote it (maybe another user): it is read with a size cap,
+without following a link and without blocking on a FIFO (:func:`read_scripts`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+
+from .causes.argv import basename, program
+from .record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from .model import Holder
+
+#: The most of a package.json read (a real one is a few KB).
+MANIFEST_CAP = 256 * 1024
+#: Stands for the port in argv while a command is built; replaced by a number or a shell expression.
+PORT = "@@PORT@@"
+
+PACKAGE_MANAGERS = ("npm", "yarn", "pnpm", "bun")
+# What npm/yarn/pnpm/bun run directly without 'run' (npm start, yarn dev...).
+_NPM_SHORTCUTS = ("start", "test", "restart", "stop")
+# Runners of a package's bin, per package manager (for a script whose port flag is already set).
+_EXEC = {"npm": ["npx"], "yarn": ["yarn"], "pnpm": ["pnpm", "exec"], "bun": ["bunx"]}
+# node_modules/<package>/... -> the bin the user types.
+_PACKAGE_BINS = {
+    "vite": "vite",
+    "next": "next",
+    "nuxi": "nuxi",
+    "nuxt": "nuxt",
+    "@angular/cli": "ng",
+    "webpack-dev-server": "webpack-dev-server",
+    "webpack-cli": "webpack",
+    "webpack": "webpack",
+    "react-scripts": "react-scripts",
+    "astro": "astro",
+    "@remix-run/dev": "remix",
+    "@remix-run/serve": "remix-serve",
+    "@sveltejs/kit": "svelte-kit",
+    "nodemon": "nodemon",
+    "tsx": "tsx",
+    "ts-node-dev": "ts-node-dev",
+}
+# Wrappers that run a script (the script then reads PORT, the convention).
+_SCRIPT_RUNNERS = ("node", "nodejs", "bun", "nodemon", "ts-node-dev", "tsnd", "node-dev", "ts-node", "tsx")
+
+
+class Launch(Record):
+    """A server's command with the port set: what to run, and how to show it to a user."""
+
+    __slots__ = ("server", "argv", "env", "how", "convention", "cwd")
+    server: str  # "vite", "flask", "django"... (the table's name)
+    argv: tuple[str, ...]  # the command as the user types it, the port as PORT (the placeholder)
+    env: tuple[tuple[str, str], ...]  # variables to set, values may hold PORT
+    how: str  # how the port is passed: "--port N --strictPort", "PORT=N"...
+    convention: bool  # True when it relies on a convention the program may not follow (PORT)
+    cwd: str | None  # the directory to run it in (None: wherever the user is)
+
+    def __init__(
+        self,
+        server: str,
+        argv: tuple[str, ...],
+        env: tuple[tuple[str, str], ...] = (),
+        how: str = "",
+        convention: bool = False,
+        cwd: str | None = None,
+    ) -> None:
+        self._fill(locals())
+
+    def argv_for(self, port: int) -> list[str]:
+        """The command with ``port`` in it (what ``portdoctor run`` executes)."""
+        return [a.replace(PORT, str(port)) for a in self.argv]
+
+    def env_for(self, port: int) -> dict[str, str]:
+        """The variables to set, with ``port`` in them."""
+        return {k: v.replace(PORT, str(port)) for k, v in self.env}
+
+    def shell(self, port: int | str, *, here: str | None = None) -> str:
+        """The command as one line a user can paste into a POSIX shell.
+
+        ``port`` is a number or a shell expression (``$(portdoctor pick --near 5173)``);
+        ``here`` is the user's directory: a ``cd`` is added when the server runs elsewhere.
+        """
+        words = [f"{k}={_word(v, str(port))}" for k, v in self.env]
+        words += [_word(a, str(port)) for a in self.argv]
+        text = " ".join(words)
+        if self.cwd and here is not None and os.path.normpath(here) != os.path.normpath(self.cwd):
+            text = f"cd {shlex.quote(self.cwd)} && {text}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the port as the string ``{port}``)."""
+        return {
+            "server": self.server,
+            "argv": [a.replace(PORT, "{port}") for a in self.argv],
+            "env": {k: v.replace(PORT, "{port}") for k, v in self.env},
+            "how": self.how,
+            "convention": self.convention,
+            "cwd": self.cwd,
+        }
+
+
+def _word(arg: str, port: str) -> str:
+    """One shell word: ``arg`` quoted, with the port (a number or ``$(...)``) expanded in it."""
+    if PORT not in arg:
+        return shlex.quote(arg)
+    if port.isdigit():
+        return shlex.quote(arg.replace(PORT, port))
+    # Double quotes keep $(...) live; escape what double quotes would interpret in the rest.
+    parts = [re.sub(r'([\\"$`])', r"\\\1", p) for p in arg.split(PORT)]
+    return '"' + port.join(parts) + '"'
+
+
+# --- editing a command line --------------------------------------------------------------------
+
+
+def _drop(args: list[str], names: Sequence[str], *, value: bool = True) -> list[str]:
+    """``args`` without ``--port 3000`` / ``--port=3000`` / ``-p3000`` for each name in ``names``."""
+    out: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a in names:
+            skip = value
+            continue
+        if any(a.startswith(n + "=") for n in names if n.startswith("--")):
+            continue
+        if value and any(len(n) == 2 and a.startswith(n) and a[2:].isdigit() for n in names):
+            continue
+        out.append(a)
+    return out
+
+
+def _value_of(args: Sequence[str], names: Sequence[str]) -> str | None:
+    for i, a in enumerate(args):
+        if a in names and i + 1 < len(args):
+            return args[i + 1]
+        for n in names:
+            if n.startswith("--") and a.startswith(n + "="):
+                return a[len(n) + 1 :]
+    return None
+
+
+def _flag(names: Sequence[str], *extra: str) -> Callable[[list[str]], list[str] | None]:
+    """Set the port with ``names[0] PORT`` (dropping any earlier one), then ``extra`` flags."""
+
+    def edit(args: list[str]) -> list[str]:
+        out = [*_drop(args, names), names[0], PORT]
+        return out + [e for e in extra if e not in out]
+
+    return edit
+
+
+def _host_port(value: str | None, default_host: str) -> str:
+    """``0.0.0.0:8000`` -> ``0.0.0.0:PORT``; ``[::1]:8000`` -> ``[::1]:PORT``; None -> default."""
+    if value and not value.startswith(("unix:", "fd://")):
+        host = value.rsplit(":", 1)[0] if ":" in value and not value.endswith("]") else value
+        if host.startswith("tcp://"):
+            host = host[len("tcp://") :]
+        return f"{host}:{PORT}"
+    return f"{default_host}:{PORT}"
+
+
+def _bind(default_host: str) -> Callable[[list[str]], list[str] | None]:
+    """gunicorn / hypercorn: ``-b host:PORT``, keeping the host the command binds."""
+
+    def edit(args: list[str]) -> list[str] | None:
+        value = _value_of(args, ("-b", "--bind"))
+        if value is not None and value.startswith(("unix:", "fd://")):
+            return None  # a unix socket: no port to move
+        return [*_drop(args, ("-b", "--bind")), "-b", _host_port(value, default_host)]
+
+    return edit
+
+
+def _positional(after: str | None) -> Callable[[list[str]], list[str] | None]:
+    """Django ``runserver [addr:]PORT`` (after ``runserver``), ``http.server [PORT]``."""
+    valued = ("-b", "--bind", "-d", "--directory", "-p", "--protocol", "--settings", "--pythonpath")
+
+    def edit(args: list[str]) -> list[str] | None:
+        start = 0
+        if after is not None:
+            if after not in args:
+                return None
+            start = args.index(after) + 1
+        out = list(args)
+        i = start
+        while i < len(out):
+            a = out[i]
+            if a in valued:
+                i += 2
+                continue
+            if not a.startswith("-"):
+                m = re.fullmatch(r"(.*:)?(\d{1,5})", a)
+                if m:
+                    out[i] = (m.group(1) or "") + PORT
+                    return out
+            i += 1
+        return [*out, PORT]
+
+    return edit
+
+
+def _sub(
+    commands: Sequence[str], edit: Callable[[list[str]], list[str] | None]
+) -> Callable[[list[str]], list[str] | None]:
+    """Only when the first argument is one of ``commands`` (``next dev``, ``rails server``)."""
+
+    def check(args: list[str]) -> list[str] | None:
+        first = next((a for a in args if not a.startswith("-")), None)
+        return edit(args) if first in commands else None
+
+    return check
+
+
+def _has(word: str, edit: Callable[[list[str]], list[str] | None]) -> Callable[[list[str]], list[str] | None]:
+    """Only when ``word`` is among the arguments (``flask ... run``)."""
+
+    def check(args: list[str]) -> list[str] | None:
+        return edit(args) if word in args else None
+
+    return check
+
+
+def _php(args: list[str]) -> list[str] | None:
+    value = _value_of(args, ("-S",))
+    if value is None:
+        return None
+    return [*_drop(args, ("-S",)), "-S", _host_port(value, "localhost")]
+
+
+def _dotnet(args: list[str]) -> list[str] | None:
+    first = next((a for a in args if not a.startswith("-")), "")
+    if first not in ("run", "watch") and not first.endswith(".dll"):
+        return None
+    out = _drop(args, ("--urls",))
+    url = f"http://localhost:{PORT}"
+    if first in ("run", "watch") and "--" in out:  # dotnet run [options] -- app arguments
+        return [*out, "--urls", url]
+    return [*out, "--urls", url]
+
+
+def _java(args: list[str]) -> list[str] | None:
+    # Only a Spring Boot app takes --server.port: say nothing of a jar we cannot tell.
+    if not any("spring" in a.lower() for a in args):
+        return None
+    return [*_drop(args, ("--server.port",)), f"--server.port={PORT}"]
+
+
+def _mvn(args: list[str]) -> list[str] | None:
+    if "spring-boot:run" not in args:
+        return None
+    return [*args, f"-Dspring-boot.run.arguments=--server.port={PORT}"]
+
+
+def _gradle(args: list[str]) -> list[str] | None:
+    if "bootRun" not in args:
+        return None
+    return [*args, f"--args=--server.port={PORT}"]
+
+
+ENV = "env"  # an entry that sets PORT in the environment instead of editing the arguments
+
+
+class Server(Record):
+    """One entry of the table: a server, the programs that run it, and where its port goes."""
+
+    __slots__ = ("name", "programs", "edit", "how")
+    name: str
+    programs: tuple[str, ...]  # program names as argv.program() returns them
+    edit: Callable[[list[str]], list[str] | None] | str  # argument editor, or ENV (PORT=N)
+    how: str
+
+    def __init__(
+        self,
+        name: str,
+        programs: tuple[str, ...],
+        edit: Callable[[list[str]], list[str] | None] | str,
+        how: str,
+    ) -> None:
+        self._fill(locals())
+
+
+_FIRST_NON_BUILD = ("build", "generate", "lint", "test", "check", "optimize")
+
+
+def _vite(args: list[str]) -> list[str] | None:
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first in _FIRST_NON_BUILD:
+        return None
+    return _flag(("--port",), "--strictPort")(args)
+
+
+#: The table: every server portdoctor can relaunch on another port, and how.
+SERVERS = (
+    Server("vite", ("vite",), _vite, "--port N --strictPort"),
+    Server("astro", ("astro",), _sub(("dev", "preview"), _flag(("--port",))), "--port N"),
+    Server("sveltekit", ("svelte-kit",), _sub(("dev", "preview"), _flag(("--port",))), "--port N"),
+    Server("next", ("next",), _sub(("dev", "start"), _flag(("-p", "--port"))), "-p N"),
+    Server("nuxt", ("nuxi", "nuxt"), _sub(("dev", "preview", "start"), _flag(("--port", "-p"))), "--port N"),
+    Server("angular", ("ng",), _sub(("serve", "s"), _flag(("--port",))), "ng serve --port N"),
+    Server("webpack-dev-server", ("webpack-dev-server",), _flag(("--port",)), "--port N"),
+    Server(
+        "webpack-dev-server", ("webpack", "webpack-cli"), _sub(("serve",), _flag(("--port",))), "--port N"
+    ),
+    Server("create-react-app", ("react-scripts",), ENV, "PORT=N"),
+    Server("remix", ("remix",), _sub(("vite:dev",), _flag(("--port",), "--strictPort")), "--port N"),
+    Server("remix", ("remix-serve",), ENV, "PORT=N"),
+    Server("flask", ("flask",), _has("run", _flag(("--port", "-p"))), "flask run --port N"),
+    Server("django", ("manage.py", "django-admin"), _positional("runserver"), "runserver N"),
+    Server("uvicorn", ("uvicorn",), _flag(("--port",)), "--port N"),
+    Server("fastapi", ("fastapi",), _sub(("dev", "run"), _flag(("--port",))), "--port N"),
+    Server("gunicorn", ("gunicorn",), _bind("127.0.0.1"), "-b host:N"),
+    Server("hypercorn", ("hypercorn",), _bind("127.0.0.1"), "-b host:N"),
+    Server("http.server", ("http.server",), _positional(None), "python -m http.server N"),
+    Server("jupyter", ("jupyter",), _sub(("notebook", "lab", "server"), _flag(("--port",))), "--port N"),
+    Server("jupyter", ("jupyter-lab", "jupyter-notebook", "jupyter-server"), _flag(("--port",)), "--port N"),
+    Server("rails", ("rails",), _sub(("server", "s"), _flag(("-p", "--port"))), "rails server -p N"),
+    Server("puma", ("puma",), _flag(("-p", "--port")), "-p N"),
+    Server("hugo", ("hugo",), _sub(("server", "serve"), _flag(("--port", "-p"))), "hugo server --port N"),
+    Server(
+        "jekyll",
+        ("jekyll",),
+        _sub(("serve", "s", "server"), _flag(("--port", "-P"))),
+        "jekyll serve --port N",
+    ),
+    Server("php", ("php",), _php, "php -S host:N"),
+    Server("spring-boot", ("java",), _java, "--server.port=N"),
+    Server("spring-boot", ("mvn", "mvnw"), _mvn, "-Dspring-boot.run.arguments=--server.port=N"),
+    Server("spring-boot", ("gradle", "gradlew"), _gradle, "--args=--server.port=N"),
+    Server("dotnet", ("dotnet",), _dotnet, "--urls http://localhost:N"),
+)
+
+
+# --- recognising a command ---------------------------------------------------------------------
+
+
+def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
+    """(program, the words before its arguments, its arguments) of a command line."""
+    if not argv:
+        return "", [], []
+    args = list(argv)
+    if len(args) == 1 and " " in args[0]:  # a process that rewrote its title
+        args = args[0].split()
+    first = basename(args[0]).lower()
+    if re.fullmatch(r"php[0-9.]*", first):
+        return "php", args[:1], args[1:]
+    if first in ("java", "mvn", "mvnw", "gradle", "gradlew", "dotnet"):
+        return first, args[:1], args[1:]
+    if first in ("bundle",) and args[1:2] == ["exec"] and len(args) > 2:
+        prog, head, rest = _split(args[2:])
+        return prog, [*args[:2], *head], rest
+    prog, _options, rest = program(args)
+    head = args[: len(args) - len(rest)]
+    for suffix in (".js", ".cjs", ".mjs"):
+        if prog.endswith(suffix):
+            prog = prog[: -len(suffix)]
+    # node .../node_modules/vite/bin/vite.js -> vite
+    script = head[-1] if head else ""
+    m = re.search(r"node_modules/((?:@[^/]+/)?[^/]+)/", script.replace("\\", "/"))
+    if m and m.group(1) in _PACKAGE_BINS:
+        prog = _PACKAGE_BINS[m.group(1)]
+    if prog == "bin" and script.endswith("manage.py"):
+        prog = "manage.py"
+    return prog, head, rest
+
+
+def recognise(argv: Sequence[str]) -> Launch | None:
+    """The server ``argv`` runs, with its port set to :data:`PORT`; None when it is not known."""
+    prog, head, rest = _split(argv)
+    if not prog:
+        return None
+    for server in SERVERS:
+        if prog not in server.programs:
+            continue
+        if server.edit == ENV:
+            return Launch(server.name, tuple(head + rest), (("PORT", PORT),), server.how)
+        assert callable(server.edit)
+        edited = server.edit(list(rest))
+        if edited is not None:
+            return Launch(server.name, tuple(head + edited), (), server.how)
+    first = basename(argv[0]).lower() if argv else ""
+    runner = first if first in _SCRIPT_RUNNERS else prog
+    if runner in _SCRIPT_RUNNERS and any(
+        a.endswith((".js", ".mjs", ".cjs", ".ts", ".mts")) for a in [*head, *rest][1:]
+    ):
+        # node server.js: Express and most Node servers read PORT (a convention, not a flag).
+        name = "node" if runner in ("node", "nodejs") else runner
+        return Launch(
+            name, tuple(head + rest), (("PORT", PORT),), "PORT=N (if it reads PORT)", convention=True
+        )
+    return None
+
+
+# --- package-manager scripts -------------------------------------------------------------------
+
+
+def read_scripts(directory: str) -> dict[str, str] | None:
+    """The ``scripts`` of ``directory``/package.json, read safely; None when unreadable.
+
+    The file may belong to another user: no link is followed, a FIFO or device is not opened
+    for reading (O_NONBLOCK, then a regular-file check), and at most :data:`MANIFEST_CAP` bytes
+    are read.
+    """
+    path = os.path.join(directory, "package.json")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = os.read(fd, MANIFEST_CAP + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > MANIFEST_CAP:
+        return None
+    import json
+
+    try:
+        scripts = json.loads(data.decode("utf-8", "replace")).get("scripts")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(scripts, dict):
+        return None
+    return {k: v for k, v in scripts.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def script_call(argv: Sequence[str]) -> tuple[str, str, list[str]] | None:
+    """``npm run dev`` -> ("npm", "dev", ["npm", "run", "dev"]): the package manager, the script
+    and the words that call it; None when ``argv`` is not a package-manager script call."""
+    prog, _opts, rest = program(argv)
+    pm = prog.split(".")[0].replace("-cli", "")  # npm-cli.js, yarn.js, pnpm.cjs
+    if pm not in PACKAGE_MANAGERS:
+        return None
+    words = [a for a in rest if not a.startswith("-")]
+    if not words:
+        return None
+    if words[0] in ("run", "run-script"):
+        if len(words) < 2:
+            return None
+        return pm, words[1], [pm, "run", words[1]]
+    if pm == "npm" and words[0] in _NPM_SHORTCUTS:
+        return pm, words[0], [pm, words[0]]
+    if pm in ("yarn", "pnpm") and words[0] not in ("install", "add", "exec", "dlx", "x", "create"):
+        return pm, words[0], [pm, words[0]]
+    return None
+
+
+def _script_argv(text: str) -> list[str] | None:
+    """The server command of a script: its last ``&&`` part, without ``X=1`` or ``cross-env``."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return None
+    if any(w in ("|", "&", "||") or w.endswith(";") for w in words):
+        return None
+    while "&&" in words:
+        words = words[words.index("&&") + 1 :]
+    if words[:1] == ["cross-env"]:
+        words = words[1:]
+    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+        words = words[1:]
+    return words or None
+
+
+def through_script(pm: str, call: Sequence[str], script: str) -> Launch | None:
+    """The relaunch of a package-manager script (``npm run dev`` running ``vite``), or None."""
+    argv = _script_argv(script)
+    if argv is None:
+        return None
+    inner = recognise(argv)
+    if inner is None:
+        return None
+    if inner.env:
+        return Launch(inner.server, tuple(call), inner.env, inner.how, inner.convention)
+    edited = list(inner.argv)
+    if edited[: len(argv)] == argv:
+        extra = edited[len(argv) :]
+        sep = ["--"] if pm == "npm" else []
+        return Launch(inner.server, (*call, *sep, *extra), (), inner.how)
+    # The script sets the port itself: run its command through the package manager's runner.
+    return Launch(inner.server, (*_EXEC[pm], *edited), (), inner.how)
+
+
+# --- from a holder, from a command -------------------------------------------------------------
+
+
+def _display(argv: Sequence[str], cwd: str | None) -> list[str]:
+    """``argv`` as the user types it: ``npx vite`` for node_modules, relative paths in the project."""
+    out = list(argv)
+    if not out:
+        return out
+    text = [a.replace("\\", "/") for a in out]
+    for i, a in enumerate(text[:3]):
+        m = re.search(r"(?:^|/)node_modules/\.bin/([^/]+)$", a) or re.search(
+            r"(?:^|/)node_modules/((?:@[^/]+/)?[^/.][^/]*)/", a
+        )
+        if m:
+            bin_name = _PACKAGE_BINS.get(m.group(1), m.group(1))
+            return ["npx", bin_name, *out[i + 1 :]]
+    for i in range(min(2, len(out))):
+        a = out[i]
+        if not os.path.isabs(a):
+            continue
+        if cwd and a.startswith(cwd.rstrip("/") + "/"):
+            out[i] = (
+                "./" + os.path.relpath(a, cwd)
+                if "/" not in os.path.relpath(a, cwd)
+                else os.path.relpath(a, cwd)
+            )
+            continue
+        import shutil
+
+        name = basename(a)
+        found = shutil.which(name)
+        if found and os.path.realpath(found) == os.path.realpath(a):
+            out[i] = name
+    # python3 /usr/bin/flask ... : the user typed 'flask ...'
+    tools = ("flask", "uvicorn", "gunicorn", "hypercorn", "django-admin", "jupyter", "fastapi")
+    if len(out) > 1 and re.fullmatch(r"python[0-9.]*", basename(out[0])) and out[1] in tools:
+        out = out[1:]
+    return out
+
+
+def for_command(argv: Sequence[str], cwd: str | None = None) -> Launch | None:
+    """The relaunch of a command the user is about to run (``portdoctor run -- CMD``)."""
+    call = script_call(argv)
+    if call is not None:
+        pm, script, words = call
+        scripts = read_scripts(cwd or os.getcwd())
+        if scripts is None or script not in scripts:
+            return None
+        launch = through_script(pm, list(argv), scripts[script])
+        return launch.replace(cwd=cwd) if launch else None
+    launch = recognise(argv)
+    return launch.replace(cwd=cwd) if launch else None
+
+
+def _package_dir(holder: Holder) -> str | None:
+    if holder.project and holder.project.manifest == "package.json":
+        return holder.project.root
+    return holder.cwd
+
+
+def for_holder(holder: Holder) -> Launch | None:
+    """The command that starts the server ``holder`` runs again on another port, or None.
+
+    A package-manager script above it (``npm run dev``) is preferred: that is what the user
+    typed. The parent chain is looked at up to a few links (npm -> sh -> node).
+    """
+    for parent in holder.parents[:5]:
+        call = script_call(parent.cmdline or (parent.name,))
+        if call is None:
+            continue
+        pm, script, words = call
+        directory = _package_dir(holder)
+        scripts = read_scripts(directory) if directory else None
+        if scripts and script in scripts:
+            launch = through_script(pm, words, scripts[script])
+            if launch is not None:
+                return launch.replace(cwd=directory)
+        break
+    argv = list(holder.cmdline)
+    # A reloader's child: relaunch the reloader (nodemon server.js, not node server.js).
+    for parent in holder.parents[:2]:
+        prog = program(parent.cmdline or (parent.name,))[0]
+        if prog in ("nodemon", "ts-node-dev", "tsnd", "node-dev") or (
+            prog == "tsx" and "watch" in parent.cmdline
+        ):
+            argv = list(parent.cmdline)
+            break
+    launch = recognise(argv)
+    if launch is None:
+        return None
+    shown = _display(launch.argv, holder.cwd)
+    return launch.replace(argv=tuple(shown), cwd=holder.cwd)
+
+
+def known_as(holder: Holder) -> str | None:
+    """The holder as its user knows it: ``npm run dev in shop-web (vite)``; None when no better
+    than its process name."""
+    project = holder.project.name if holder.project and holder.project.name else None
+    where = f" in {project}" if project else ""
+    launch_server: str | None = None
+    launched = recognise(holder.cmdline)
+    if launched is not None:
+        launch_server = launched.server
+    for parent in holder.parents[:5]:
+        call = script_call(parent.cmdline or (parent.name,))
+        if call is not None:
+            inner = f" ({launch_server})" if launch_server else ""
+            return " ".join(call[2]) + where + inner
+    if launched is not None and launched.server != "node":
+        shown = _display(holder.cmdline, holder.cwd)
+        words = [w for w in shown[:3] if not w.startswith("-")]
+        return " ".join(words[:2]) + where
+    return None
+
+
+def env_text(env: Mapping[str, str]) -> str:
+    """``PORT=5173`` style text of variables."""
+    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+
+
+__all__ = [
+    "Launch",
+    "SERVERS",
+    "Server",
+    "for_command",
+    "for_holder",
+    "known_as",
+    "read_scripts",
+    "recognise",
+]
