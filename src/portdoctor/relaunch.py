@@ -366,9 +366,11 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
         return "php", args[:1], args[1:]
     if first in ("java", "mvn", "mvnw", "gradle", "gradlew", "dotnet"):
         return first, args[:1], args[1:]
-    if first in ("bundle",) and args[1:2] == ["exec"] and len(args) > 2:
-        prog, head, rest = _split(args[2:])
-        return prog, [*args[:2], *head], rest
+    skip = _runner_words(args)
+    if skip and len(args) > skip:
+        # npx vite, pnpm exec vite, bunx vite, bundle exec jekyll, uv run flask: the program after it
+        prog, head, rest = _split(args[skip:])
+        return prog, [*args[:skip], *head], rest
     prog, _options, rest = program(args)
     head = args[: len(args) - len(rest)]
     for suffix in (".js", ".cjs", ".mjs"):
@@ -382,6 +384,24 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     if prog == "bin" and script.endswith("manage.py"):
         prog = "manage.py"
     return prog, head, rest
+
+
+def _runner_words(args: Sequence[str]) -> int:
+    """How many words of ``args`` run a package's program (``npx -y``, ``pnpm exec``): 0 if none."""
+    first = basename(args[0]).lower() if args else ""
+    second = args[1] if len(args) > 1 else ""
+    if first in ("npx", "bunx"):
+        i = 1
+        while i < len(args) and args[i].startswith("-"):
+            i += 2 if args[i] in ("-p", "--package", "-c", "--call") else 1
+        return i
+    if (first, second) in (
+        ("pnpm", "exec"), ("pnpm", "dlx"), ("yarn", "exec"), ("yarn", "dlx"), ("bun", "x"),
+        ("bundle", "exec"), ("uv", "run"), ("poetry", "run"), ("pipenv", "run"), ("pdm", "run"),
+        ("hatch", "run"), ("rye", "run"),
+    ):  # fmt: skip
+        return 2
+    return 0
 
 
 def recognise(argv: Sequence[str]) -> Launch | None:
@@ -553,10 +573,16 @@ def for_command(argv: Sequence[str], cwd: str | None = None) -> Launch | None:
     if call is not None:
         pm, script, words = call
         scripts = read_scripts(cwd or os.getcwd())
-        if scripts is None or script not in scripts:
+        if scripts is not None and script in scripts:
+            launch = through_script(pm, list(argv), scripts[script])
+            return launch.replace(cwd=cwd) if launch else None
+        if pm == "npm" or len(words) != 2:
             return None
-        launch = through_script(pm, list(argv), scripts[script])
-        return launch.replace(cwd=cwd) if launch else None
+        # yarn vite / pnpm vite: no such script, so the package's program of that name runs
+        inner = recognise(argv[1:])
+        if inner is None:
+            return None
+        return inner.replace(argv=(argv[0], *inner.argv), cwd=cwd)
     launch = recognise(argv)
     return launch.replace(cwd=cwd) if launch else None
 

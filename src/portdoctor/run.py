@@ -228,6 +228,38 @@ def command_line(argv: Sequence[str], port: int) -> list[str]:
     return [a.replace("{port}", text) for a in argv]
 
 
+def with_port(argv: Sequence[str], port: int, cwd: str | None = None) -> tuple[list[str], dict[str, str], str]:
+    """The command to run on ``port``: (argv, variables to add, what was done, in one line).
+
+    ``{port}`` in the arguments is the user's own choice and is only replaced. Otherwise the
+    server is looked up in the relaunch table (relaunch.py) and its own flag is set (``vite``
+    -> ``vite --port N --strictPort``; ``npm run dev`` -> ``npm run dev -- --port N``). An
+    unknown command only gets ``PORT``, and the message says it may not read it.
+    """
+    import shlex
+
+    if any("{port}" in a for a in argv):
+        final = command_line(argv, port)
+        return final, {}, f"port {port}: {shlex.join(final)}"
+    from .relaunch import for_command
+
+    launch = for_command(argv, cwd)
+    if launch is None:
+        name = os.path.basename(argv[0]) if argv else "the command"
+        return (
+            list(argv),
+            {},
+            f"PORT={port}; portdoctor cannot tell how {name} takes its port: if it ignores PORT, "
+            "put {port} where its port goes (e.g. --port {port})",
+        )
+    final = launch.argv_for(port)
+    env = launch.env_for(port)
+    shown = launch.shell(port)
+    if launch.convention:
+        return final, env, f"port {port}: {shown}  (only if it reads PORT, as most Node servers do)"
+    return final, env, f"port {port} through {launch.server}'s own flag: {shown}"
+
+
 def environment(port: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The command's environment: ours (or ``base``) with ``PORT`` set."""
     env = dict(os.environ if base is None else base)
@@ -466,6 +498,6 @@ def interactive() -> bool:
 
 __all__ = [
     "ASK", "FAIL", "FREE", "NEXT", "ON_BUSY", "Choice", "CommandNotStarted", "Outcome", "PortBusy",
-    "bind_failure", "busy", "command_line", "environment", "execute", "initial_port", "interactive",
+    "bind_failure", "busy", "command_line", "environment", "with_port", "execute", "initial_port", "interactive",
     "settle",
 ]  # fmt: skip

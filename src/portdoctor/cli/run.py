@@ -25,8 +25,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "run",
         help="run a command on a free port (PORT and {port}); explain its bind errors",
         description=(
-            "Check the port, settle a conflict (--on-busy), then run CMD with PORT=<port> in its "
-            "environment and {port} in its arguments replaced. Signals are passed on to CMD; its "
+            "Check the port, settle a conflict (--on-busy), then run CMD on it: with PORT=<port> in "
+            "its environment, {port} in its arguments replaced, and, for a server portdoctor knows "
+            "(vite, next, flask, django, uvicorn, gunicorn, npm run SCRIPT...), its own port flag "
+            "set (vite --port N --strictPort). Signals are passed on to CMD; its "
             "exit status is returned. When CMD fails with a bind error, the port it names is "
             "diagnosed. The port: --port, --name (the registry), $PORT, else a free one (pick)."
         ),
@@ -84,15 +86,17 @@ def run(args: argparse.Namespace) -> int:
                 f"  see 'portdoctor why {exc.diagnosis.port}'; --on-busy next or free to go on\n"
             )
         return int(exc.exit_status)
+    # The server's own port flag (vite --port N --strictPort...), from the relaunch table.
+    final, extra_env, how = runner.with_port(argv, choice.port)
     if not args.quiet:
         for note in choice.notes:
             sys.stderr.write(f"portdoctor: {escape(note)}\n")
-        if choice.source == "picked" or choice.action == "next":
-            sys.stderr.write(f"portdoctor: PORT={choice.port}\n")
+        sys.stderr.write(f"portdoctor: {escape(how)}\n")
     sys.stderr.flush()
     sys.stdout.flush()
-    final = runner.command_line(argv, choice.port)
-    outcome = runner.execute(final, runner.environment(choice.port), capture_stderr=args.capture)
+    env = runner.environment(choice.port)
+    env.update(extra_env)
+    outcome = runner.execute(final, env, capture_stderr=args.capture)
     error, diagnosis = runner.bind_failure(outcome, final, protocol, choice.port)
     if diagnosis is not None:
         _report(error, diagnosis, final)
