@@ -321,6 +321,45 @@ class Action(Record):
         }
 
 
+class Group(Record):
+    """A pre-fork server: a master holding the port and the workers it forked (gunicorn -w 3,
+    uvicorn --workers, nginx, Apache, PHP-FPM, Puma, a Node cluster, multiprocessing)."""
+
+    __slots__ = ("master", "workers", "name")
+    master: int
+    workers: tuple[int, ...]
+    name: str  # the master's program ("gunicorn", "uvicorn", "nginx"...)
+
+    def __init__(self, master: int, workers: tuple[int, ...], name: str) -> None:
+        self._fill(locals())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"master": self.master, "workers": list(self.workers), "name": self.name}
+
+
+def groups_of(holders: tuple[Holder, ...]) -> tuple[Group, ...]:
+    """The pre-fork groups among ``holders``: a holder whose parent also holds the port is its worker."""
+    pids = {h.pid for h in holders}
+    workers: dict[int, list[int]] = {}
+    for h in holders:
+        if h.ppid in pids and h.ppid != h.pid:
+            workers.setdefault(h.ppid, []).append(h.pid)
+    out = []
+    for h in holders:
+        if h.pid in workers and h.ppid not in pids:  # a master (not itself a worker)
+            below = [*workers[h.pid]]
+            for w in list(below):  # workers of workers (nginx cache loaders, gunicorn arbiters...)
+                below.extend(p for p in workers.get(w, []) if p not in below)
+            name = (
+                h.cmdline[1] if h.cmdline and len(h.cmdline) > 1 and h.name.startswith("python") else h.name
+            )
+            out.append(
+                Group(master=h.pid, workers=tuple(below), name=name.replace("\\", "/").rsplit("/", 1)[-1])
+            )
+    return tuple(out)
+
+
 CAUSE_KINDS = (
     "pm2",
     "docker",
@@ -513,6 +552,14 @@ class Diagnosis(Record):
         """The next steps, best first."""
         return self.cause.actions if self.cause else ()
 
+    @property
+    def groups(self) -> tuple[Group, ...]:
+        """Pre-fork groups among the holders ("master 21158 + 3 workers"); none for a reloader
+        and its child, which the cause already names."""
+        if self.cause is not None and self.cause.kind == "reloader":
+            return ()
+        return groups_of(self.holders)
+
     def holder(self, pid: int) -> Holder | None:
         """The holder with this pid, if any."""
         for h in self.holders:
@@ -534,4 +581,5 @@ class Diagnosis(Record):
             "notes": list(self.notes),
             "free": self.free,
             "bind": self.availability.to_dict() if self.availability is not None else None,
+            "groups": [g.to_dict() for g in self.groups],
         }

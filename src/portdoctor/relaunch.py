@@ -642,10 +642,26 @@ def known_as(holder: Holder) -> str | None:
             inner = f" ({launch_server})" if launch_server else ""
             return " ".join(call[2]) + where + inner
     if launched is not None and launched.server != "node":
-        shown = _display(holder.cmdline, holder.cwd)
-        words = [w for w in shown[:3] if not w.startswith("-")]
-        return " ".join(words[:2]) + where
+        prog, _head, rest = _split(holder.cmdline)
+        sub = next((a for a in rest if not a.startswith("-")), None)
+        words = [prog, sub] if sub in _SUBCOMMANDS else [prog]
+        return " ".join(words) + where
     return None
+
+
+# Subcommands worth naming with their program ("flask run", "manage.py runserver", "next dev").
+_SUBCOMMANDS = (
+    "run",
+    "runserver",
+    "dev",
+    "serve",
+    "server",
+    "start",
+    "preview",
+    "lab",
+    "notebook",
+    "vite:dev",
+)
 
 
 def env_text(env: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any, TextIO
 
-    from .model import Diagnosis, Socket
+    from .model import Diagnosis, Holder, Socket
     from .probe import Availability
 
 _STYLES = {
@@ -164,6 +164,11 @@ def binds_text(a: Availability) -> list[str]:
     return out
 
 
+def _forked(h: Holder) -> bool:
+    """A worker started by multiprocessing (its command line says nothing of its own)."""
+    return any("multiprocessing" in a for a in h.cmdline[:4])
+
+
 def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool = False) -> str:
     """The human report of ``why``: the cause first, then sockets, holders, next steps."""
     paint = paint or Painter(False)
@@ -200,7 +205,23 @@ def diagnosis_text(d: Diagnosis, paint: Painter | None = None, *, verbose: bool 
     if d.holders:
         out.append("")
         out.append(paint("Holders", "bold"))
+        groups = d.groups
+        shown_workers: set[int] = set()
+        for g in groups:
+            count = len(g.workers)
+            out.append(
+                f"  {escape(g.name)}: master {g.master} + {count} worker{'s' if count != 1 else ''}"
+                f" ({', '.join(str(w) for w in g.workers)})"
+            )
+            # A worker is shown in full only when it runs something else than its master.
+            master = d.holder(g.master)
+            for w in g.workers:
+                worker = d.holder(w)
+                if worker and master and (worker.cmdline == master.cmdline or _forked(worker)):
+                    shown_workers.add(w)
         for h in d.holders:
+            if h.pid in shown_workers:
+                continue
             out.append(
                 f"  {paint(str(h.pid), 'cyan')} {paint(escape(h.name), 'bold')}"
                 f"  user {escape(h.user or h.uid)}, started {when(h.started)} ({ago(h.started)} ago)"

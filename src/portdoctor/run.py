@@ -228,7 +228,9 @@ def command_line(argv: Sequence[str], port: int) -> list[str]:
     return [a.replace("{port}", text) for a in argv]
 
 
-def with_port(argv: Sequence[str], port: int, cwd: str | None = None) -> tuple[list[str], dict[str, str], str]:
+def with_port(
+    argv: Sequence[str], port: int, cwd: str | None = None
+) -> tuple[list[str], dict[str, str], str]:
     """The command to run on ``port``: (argv, variables to add, what was done, in one line).
 
     ``{port}`` in the arguments is the user's own choice and is only replaced. Otherwise the
@@ -498,6 +500,6 @@ def interactive() -> bool:
 
 __all__ = [
     "ASK", "FAIL", "FREE", "NEXT", "ON_BUSY", "Choice", "CommandNotStarted", "Outcome", "PortBusy",
-    "bind_failure", "busy", "command_line", "environment", "with_port", "execute", "initial_port", "interactive",
-    "settle",
+    "bind_failure", "busy", "command_line", "environment", "execute", "initial_port", "interactive",
+    "settle", "with_port",
 ]  # fmt: skip

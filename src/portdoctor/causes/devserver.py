@@ -28,7 +28,19 @@ def detect(ctx: Context) -> Cause | None:
         where = f" in {main.project.name}" if main.project and main.project.name else ""
         who = f"your own process {main.name} (pid {main.pid}){where}"
     summary = f"Port {ctx.port} is held by {who}; it is safe to stop it if you no longer need it."
-    evidence = [f"pid {h.pid} ({h.name}) runs as you" for h in holders]
+    from ..model import groups_of
+
+    workers = {g.master: len(g.workers) for g in groups_of(tuple(holders))}
+    below = {w for g in groups_of(tuple(holders)) for w in g.workers}
+    evidence = [
+        f"pid {h.pid} ({h.name})"
+        + (f" and its {workers[h.pid]} workers" if h.pid in workers else "")
+        + " run as you"
+        if h.pid in workers
+        else f"pid {h.pid} ({h.name}) runs as you"
+        for h in holders
+        if h.pid not in below
+    ]
     if main.tty:
         evidence.append(f"it still has a terminal ({main.tty}): it may be running in another window")
     return Cause(

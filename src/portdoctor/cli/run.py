@@ -91,7 +91,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         for note in choice.notes:
             sys.stderr.write(f"portdoctor: {escape(note)}\n")
-        sys.stderr.write(f"portdoctor: {escape(how)}\n")
+        # Say how the port reaches CMD when portdoctor changed CMD, or chose the port itself
+        # (then a CMD that ignores PORT would go elsewhere: say when that may happen).
+        if final != argv or extra_env or choice.source == "picked" or choice.action == "next":
+            sys.stderr.write(f"portdoctor: {escape(how)}\n")
     sys.stderr.flush()
     sys.stdout.flush()
     env = runner.environment(choice.port)

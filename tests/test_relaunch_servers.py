@@ -1,0 +1,366 @@
+"""Real dev servers (Vite from npm; Flask, Django, uvicorn, gunicorn from PyPI; Node; http.server):
+the "use another port" step of ``why`` is run as printed, and the same server must then serve on
+a new port; ``portdoctor run`` must start each one on the port it announces.
+
+Vite is installed once into a cached project (``$PORTDOCTOR_VITE_PROJECT``, which .ci/run
+prepares; else ~/.cache/portdoctor-tests/vite-VERSION, installed here from npm).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from infra import START_TIMEOUT, _session_pids, free_port, kill_session, portdoctor_cli, require, wait_until
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+VITE_VERSION = "8.3.8"
+BIN = str(Path(sys.executable).parent)  # this venv: portdoctor, flask, gunicorn, uvicorn...
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    env.pop("PORT", None)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+# --- the projects -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def vite_project() -> Path:
+    """A Vite project named shop-web with "dev": "vite" (node_modules installed once, cached)."""
+    require(shutil.which("npm") is not None, "npm is needed for the Vite tests")
+    given = os.environ.get("PORTDOCTOR_VITE_PROJECT")
+    root = Path(given) if given else Path.home() / ".cache" / "portdoctor-tests" / f"vite-{VITE_VERSION}"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "package.json").write_text(
+        json.dumps({"name": "shop-web", "private": True, "scripts": {"dev": "vite"}}, indent=2) + "\n"
+    )
+    (root / "index.html").write_text("<!doctype html><title>shop-web</title><p>shop-web home</p>\n")
+    if not (root / "node_modules" / ".bin" / "vite").exists():
+        proc = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--no-save", f"vite@{VITE_VERSION}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        require(proc.returncode == 0, f"npm install vite failed: {proc.stderr[-500:]}")
+    return root
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=BIN)
+    require(path is not None, f"{name} is not installed in this venv (pip install {name})")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def flask_app(tmp_path: Path) -> Path:
+    _tool("flask")
+    d = tmp_path / "api"
+    d.mkdir()
+    (d / "app.py").write_text(
+        textwrap.dedent(
+            """
+            from flask import Flask
+            app = Flask(__name__)
+
+            @app.get("/")
+            def home():
+                return "hello from flask"
+            """
+        )
+    )
+    return d
+
+
+@pytest.fixture
+def asgi_app(tmp_path: Path) -> Path:
+    d = tmp_path / "asgi"
+    d.mkdir()
+    (d / "main.py").write_text(
+        textwrap.dedent(
+            """
+            async def app(scope, receive, send):
+                assert scope["type"] == "http"
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b"hello from asgi"})
+            """
+        )
+    )
+    return d
+
+
+@pytest.fixture
+def wsgi_app(tmp_path: Path) -> Path:
+    d = tmp_path / "wsgi"
+    d.mkdir()
+    (d / "app.py").write_text(
+        textwrap.dedent(
+            """
+            def app(environ, start_response):
+                start_response("200 OK", [("Content-Type", "text/plain")])
+                return [b"hello from wsgi"]
+            """
+        )
+    )
+    return d
+
+
+@pytest.fixture
+def django_project(tmp_path: Path) -> Path:
+    admin = _tool("django-admin")
+    d = tmp_path / "site"
+    d.mkdir()
+    subprocess.run([admin, "startproject", "mysite", str(d)], check=True, timeout=60)
+    return d
+
+
+@pytest.fixture
+def node_app(tmp_path: Path) -> Path:
+    require(shutil.which("node") is not None, "node is needed")
+    d = tmp_path / "express-ish"
+    d.mkdir()
+    (d / "server.js").write_text(
+        "require('http').createServer((q, r) => r.end('hello from node'))"
+        ".listen(Number(process.env.PORT || 3000));\n"
+    )
+    return d
+
+
+@pytest.fixture
+def static_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "static"
+    d.mkdir()
+    (d / "index.html").write_text("hello from http.server\n")
+    return d
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _listening_inodes() -> dict[int, int]:
+    """{socket inode: port} of every TCP listener (/proc/net/tcp{,6})."""
+    found: dict[int, int] = {}
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            next(f, None)
+            for line in f:
+                fields = line.split()
+                if fields[3] == "0A":
+                    found[int(fields[9])] = int(fields[1].rsplit(":", 1)[1], 16)
+    return found
+
+
+def session_ports(sid: int) -> set[int]:
+    """TCP ports listened on by the processes of session ``sid``."""
+    inodes = _listening_inodes()
+    ports: set[int] = set()
+    for pid in _session_pids(sid):
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inode = int(link[8:-1])
+                        if inode in inodes:
+                            ports.add(inodes[inode])
+    return ports
+
+
+def fetch(port: int) -> str:
+    for host in ("127.0.0.1", "[::1]"):
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"http://{host}:{port}/", timeout=10) as r:
+            return str(r.read().decode("utf-8", "replace"))
+    return ""
+
+
+@dataclass
+class Started:
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+
+@contextlib.contextmanager
+def start(argv: list[str] | str, cwd: Path, env: dict[str, str] | None = None) -> Iterator[Started]:
+    """Start a command in its own session (a string: through bash); kill the session after."""
+    log = cwd.parent / f"log-{time.monotonic_ns()}.txt"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            ["bash", "-c", argv] if isinstance(argv, str) else argv,
+            cwd=cwd,
+            env=env or _env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield Started(proc, log)
+    finally:
+        kill_session(proc.pid)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+
+
+def serving(s: Started, marker: str, exclude: int | None = None) -> int:
+    """Wait until the session serves ``marker`` on a port (not ``exclude``); return that port."""
+
+    def check() -> int | None:
+        if s.proc.poll() is not None and not _session_pids(s.proc.pid):
+            raise AssertionError(f"the server exited ({s.proc.returncode}):\n{s.output()}")
+        for port in session_ports(s.proc.pid):
+            if port != exclude and marker in fetch(port):
+                return port
+        return None
+
+    try:
+        return int(wait_until(check, START_TIMEOUT, 0.3, f"{marker!r} served"))  # type: ignore[call-overload]
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{s.output()}") from None
+
+
+def pick_step(port: int) -> dict[str, object]:
+    r = portdoctor_cli("why", str(port), "--json", env=_env())
+    assert r.returncode == 1, r.stdout + r.stderr
+    data = json.loads(r.stdout)
+    steps = [a for a in data["actions"] if a["kind"] == "pick"]
+    assert steps, data["actions"]
+    step: dict[str, object] = steps[0]
+    return step
+
+
+# --- the cases ----------------------------------------------------------------------------------
+
+# name -> (project fixture, argv to start it on {port}, the suggested step must contain, marker,
+#          the command for `portdoctor run` (no port in it))
+CASES = {
+    "vite via npm run dev": (
+        "vite_project",
+        ["npm", "run", "dev", "--", "--port", "{port}"],
+        "npm run dev -- --port",
+        "shop-web home",
+        ["npm", "run", "dev"],
+    ),
+    "vite via npx": (
+        "vite_project",
+        ["npx", "vite", "--port", "{port}"],
+        "npx vite",
+        "shop-web home",
+        ["npx", "vite"],
+    ),
+    "flask --debug (werkzeug reloader)": (
+        "flask_app",
+        ["flask", "--app", "app", "run", "--debug", "--port", "{port}"],
+        "flask --app app run --debug --port",
+        "hello from flask",
+        ["flask", "--app", "app", "run"],
+    ),
+    "django runserver (autoreloader)": (
+        "django_project",
+        ["python3", "manage.py", "runserver", "{port}"],
+        "manage.py runserver",
+        "Django",
+        ["python3", "manage.py", "runserver", "--noreload"],
+    ),
+    "uvicorn": (
+        "asgi_app",
+        ["uvicorn", "main:app", "--port", "{port}"],
+        "uvicorn main:app --port",
+        "hello from asgi",
+        ["uvicorn", "main:app"],
+    ),
+    "gunicorn -w 2": (
+        "wsgi_app",
+        ["gunicorn", "-w", "2", "-b", "127.0.0.1:{port}", "app:app"],
+        "gunicorn -w 2 app:app -b",
+        "hello from wsgi",
+        ["gunicorn", "app:app"],
+    ),
+    "python -m http.server": (
+        "static_dir",
+        ["python3", "-m", "http.server", "{port}"],
+        "-m http.server",
+        "hello from http.server",
+        ["python3", "-m", "http.server"],
+    ),
+    "node server.js (PORT)": (
+        "node_app",
+        ["node", "server.js"],
+        "node server.js",
+        "hello from node",
+        ["node", "server.js"],
+    ),
+}
+
+
+def _argv(template: list[str], port: int) -> list[str]:
+    out = [a.replace("{port}", str(port)) for a in template]
+    if out[0] == "python3":
+        out[0] = sys.executable  # the venv's python, which has Django
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_suggested_step_starts_the_same_server_on_a_new_port(
+    case: str, request: pytest.FixtureRequest
+) -> None:
+    fixture, template, expected, marker, _run = CASES[case]
+    project: Path = request.getfixturevalue(fixture)
+    port = free_port()
+    env = _env()
+    env["PORT"] = str(port)  # only node server.js reads it
+    with start(_argv(template, port), project, env) as first:
+        assert serving(first, marker) == port
+        step = pick_step(port)
+        command = str(step["command"])
+        assert expected in command, command
+        assert "node_modules" not in command and "$(portdoctor pick --near" in command, command
+        assert command.startswith(f"cd {project} && "), command  # we run portdoctor elsewhere
+        # Run it as printed, from another directory, as a user pastes it.
+        with start(command, project.parent) as second:
+            new = serving(second, marker, exclude=port)
+            assert new != port
+            assert marker in fetch(port)  # the first one was left alone
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_portdoctor_run_starts_it_on_the_port_it_announces(case: str, request: pytest.FixtureRequest) -> None:
+    fixture, _template, _expected, marker, run = CASES[case]
+    project: Path = request.getfixturevalue(fixture)
+    port = free_port()
+    argv = _argv(run, port)
+    cli = [sys.executable, "-m", "portdoctor", "run", "--port", str(port), "--", *argv]
+    with start(cli, project) as s:
+        assert serving(s, marker) == port
+        assert f"port {port}" in s.output()
+
+
+def test_run_says_when_it_cannot_tell_how_a_command_takes_its_port(tmp_path: Path) -> None:
+    script = tmp_path / "serve.py"
+    script.write_text("import sys; print('no server here', file=sys.stderr)\n")
+    port = free_port()
+    r = portdoctor_cli("run", "--port", str(port), "--", sys.executable, str(script), env=_env())
+    assert r.returncode == 0, r.stderr
+    assert "cannot tell how" in r.stderr and f"PORT={port}" in r.stderr
