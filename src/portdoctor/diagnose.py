@@ -45,6 +45,10 @@ def why(
     if cwd is not None:
         ctx.cwd = cwd
     cause = detect(ctx)
+    if not finding.in_use:
+        other = _other_protocol(number, UDP if protocol == TCP else TCP)
+        if other:
+            ctx.note(other)
     return Diagnosis(
         port=number,
         protocol=protocol,
@@ -55,4 +59,39 @@ def why(
         cause=cause,
         notes=tuple(ctx.notes),
         availability=ctx.availability(),
+    )
+
+
+def _other_protocol(port: int, protocol: str) -> str | None:
+    """When ``port`` is free but the other protocol's port is held: say so, and by whom.
+
+    UDP and TCP ports are separate, but a user who asks about 9100 and gets "free" while a
+    UDP server answers there is misled. A cheap socket query first; holders only if one is there.
+    """
+    from .platforms import current as platform
+
+    try:
+        found = [s for s in platform.sockets(port, (protocol,), listening_only=True) if not s.foreign_netns]
+    except Exception:  # the hint is a courtesy: never fail the diagnosis for it
+        return None
+    if not found:
+        return None
+    from .find import find
+
+    finding = find(port, (protocol,), listening_only=True)
+    from .model import groups_of
+
+    workers = {g.master: len(g.workers) for g in groups_of(finding.holders)}
+    below = {w for g in groups_of(finding.holders) for w in g.workers}
+    who = ", ".join(
+        f"pid {h.pid} ({h.name}" + (f" + {workers[h.pid]} workers" if h.pid in workers else "") + ")"
+        for h in finding.holders[:3]
+        if h.pid not in below
+    )
+    who = who or "a process we cannot see"
+    flag = " --udp" if protocol == UDP else ""
+    other = TCP if protocol == UDP else UDP
+    return (
+        f"port {port}/{other} is free, but port {port}/{protocol} is held by {who}: "
+        f"if that is the one you mean, see 'portdoctor why {port}{flag}'"
     )

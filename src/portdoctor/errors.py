@@ -65,16 +65,76 @@ class RegistryError(PortdoctorError):
     exit_status = ExitStatus.USAGE
 
 
+# Default ports of the URL schemes people paste (http://localhost/ is port 80).
+_SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+
+
+def parse_target(text: str, *, what: str = "port") -> tuple[int, str | None, str | None]:
+    """A port as people paste it: (port, address or None, "tcp"/"udp" or None).
+
+    ``3000``, ``:3000``, ``:::3000`` (as Node prints it), ``[::]:3000``, ``0.0.0.0:3000``,
+    ``localhost:3000``, ``3000/tcp`` and ``3000/udp`` (fuser), ``http://localhost:3000/``.
+    Raises UsageError (one line) for anything else.
+    """
+    s = text.strip()
+    protocol: str | None = None
+    host: str | None = None
+    scheme, sep, rest = s.partition("://")
+    if sep and scheme.isascii() and scheme.isalpha():
+        authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+        h, port_text = _split_host(authority)
+        if port_text is None:
+            if scheme.lower() not in _SCHEMES:
+                raise UsageError(f"invalid {what} {text!r}: the URL names no port")
+            port_text = str(_SCHEMES[scheme.lower()])
+        return _number(port_text, text, what), h or None, None
+    low = s.lower()
+    if low.endswith(("/tcp", "/udp")):
+        protocol, s = low[-3:], s[:-4]
+    h, port_text = _split_host(s)
+    if port_text is None:
+        port_text, h = s, None
+    if h is not None and h != "::" and h.endswith(":"):  # ::1 alone: an address, no port
+        raise UsageError(f"invalid {what} {text!r}: expected a port, or ADDRESS:PORT")
+    if h is not None:
+        host = h or None
+    return _number(port_text, text, what), host, protocol
+
+
+def _split_host(text: str) -> tuple[str | None, str | None]:
+    """``[::1]:80`` -> ("::1", "80"); ``:::80`` -> ("::", "80"); ``80`` -> (None, None)."""
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+        return (host, port) if sep else (None, None)
+    if ":" not in text:
+        return None, None
+    host, _, port = text.rpartition(":")
+    return host, port
+
+
 def parse_port(text: str | int, *, what: str = "port", allow_zero: bool = False) -> int:
-    """Parse a TCP/UDP port number given by a user; raise UsageError with one clear line."""
+    """Parse a TCP/UDP port number given by a user; raise UsageError with one clear line.
+
+    The pasted forms of :func:`parse_target` (``:::3000``, ``localhost:3000``, ``3000/udp``, a
+    URL) are accepted too; their address and protocol are left out.
+    """
     if isinstance(text, bool):
         raise UsageError(f"invalid {what}: {text!r}")
     if isinstance(text, int):
-        value = text
+        return _number(text, text, what, allow_zero)
+    s = text.strip()
+    if s.startswith(":") and s[1:].isdigit():
+        s = s[1:]
+    if not s.isdigit() and s.isascii() and any(c in s for c in ":/"):
+        return parse_target(s, what=what)[0]
+    return _number(s, text, what, allow_zero)
+
+
+def _number(s: str | int, text: str | int, what: str, allow_zero: bool = False) -> int:
+    """``s`` as a port number (``text`` is what the user wrote, for the message)."""
+    if isinstance(s, int):
+        value = s
     else:
-        s = text.strip()
-        if s.startswith(":"):
-            s = s[1:]
         if not s.isdigit() or not s.isascii():
             raise UsageError(f"invalid {what} {shown(text)}: expected a number from 1 to 65535")
         # int() of a 5000-digit string raises ValueError (Python's digit limit): never get there.

@@ -34,6 +34,13 @@ def _normalise(argv: list[str]) -> list[str]:
         return ["ls", *argv]
     if first in COMMANDS:
         return argv
+    if first.isalpha():  # a word, not a port: 'portdoctor kill 3000'
+        from ..errors import UsageError
+        from .common import unknown_command
+
+        message = unknown_command(first, COMMANDS)
+        if message:
+            raise UsageError(message)
     return ["why", *argv]
 
 
@@ -78,7 +85,15 @@ def _fast_args(argv: list[str]) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (see README: exit codes)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    args_list = _normalise(args_list)
+    try:
+        args_list = _normalise(args_list)
+    except PortdoctorError as exc:
+        sys.stderr.write(f"portdoctor: {exc}\n")
+        return exc.exit_status
+    if any(":" in a or "/" in a for a in args_list[1:3]):  # ':::3000', '3000/udp', a URL
+        from .common import expand_targets
+
+        args_list = expand_targets(args_list)
     args = _fast_args(args_list)
     if args is None:
         from .parser import build_parser

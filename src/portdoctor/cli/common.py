@@ -54,3 +54,69 @@ def seconds_arg(text: str) -> float:
 
         raise argparse.ArgumentTypeError(f"invalid timeout {shown(text)}: expected a number of seconds >= 0")
     return value
+
+
+# Commands whose PORT may be pasted as ADDRESS:PORT, PORT/udp or a URL, and the flags they take.
+_TARGET_FLAGS = {
+    "why": ("--host", "--udp"),
+    "check": ("--host", "--udp"),
+    "wait": ("--host", "--udp"),
+    "free": ("--udp",),
+}
+_VALUED = ("--host", "--timeout", "--interval", "--signal", "--grace", "--name", "--near")
+
+
+def expand_targets(argv: list[str]) -> list[str]:
+    """``why :::3000`` -> ``why 3000 --host ::``; ``free 3000/udp`` -> ``free 3000 --udp``.
+
+    The forms people paste from Node's errors, ss, fuser and browsers (errors.parse_target).
+    Plain numbers and anything that is not such a form are left for the parser to judge.
+    """
+    if not argv or argv[0] not in _TARGET_FLAGS:
+        return argv
+    from ..errors import UsageError, parse_target
+
+    flags = _TARGET_FLAGS[argv[0]]
+    out = [argv[0]]
+    extra: list[str] = []
+    skip = False
+    for arg in argv[1:]:
+        if skip or arg.startswith("-") or arg.isdigit() or not any(c in arg for c in ":/"):
+            skip = arg in _VALUED
+            out.append(arg)
+            continue
+        try:
+            port, host, protocol = parse_target(arg)
+        except UsageError:
+            out.append(arg)  # the parser says what is wrong with it
+            continue
+        out.append(str(port))
+        if host and "--host" in flags and "--host" not in argv and "--host" not in extra:
+            extra += ["--host", host]
+        if protocol == "udp" and "--udp" in flags and "--udp" not in argv and "--udp" not in extra:
+            extra.append("--udp")
+    return out + extra
+
+
+# Words people type for a command portdoctor names otherwise.
+_SYNONYMS = {
+    "kill": "free",
+    "stop": "free",
+    "release": "free",
+    "list": "ls",
+    "ps": "ls",
+    "who": "why",
+    "port": "why",
+}
+
+
+def unknown_command(word: str, commands: tuple[str, ...]) -> str | None:
+    """The message for a first word that is neither a command nor a port (None: let it pass)."""
+    if not word.isascii() or not word.isalpha():
+        return None  # a port, pasted or mistyped: the port parser answers
+    import difflib
+
+    near = difflib.get_close_matches(word.lower(), [*commands, *_SYNONYMS], 1)
+    guess = _SYNONYMS.get(near[0], near[0]) if near else None
+    hint = f"; did you mean 'portdoctor {guess}'?" if guess else f"; commands: {', '.join(commands)}"
+    return f"unknown command {word!r}{hint}"
