@@ -91,7 +91,9 @@ def test_loopback_holder_vs_another_loopback_address() -> None:
         # The same port without a host: the wildcard bind collides; the holder's cause wins.
         plain = why(port)
         assert plain.cause is not None and plain.cause.kind != "address-mismatch"
-        assert any("wildcard" in n for n in plain.notes)
+        # ... and no note about other binds: it would end every localhost dev server's report
+        assert not any("wildcard" in n or "specific address" in n for n in plain.notes), plain.notes
+        assert any("another specific address" in n for n in why(port, host="0.0.0.0").notes)
         # The CLI agrees, and `check` answers for the described bind.
         data = why_json(str(port), "--host", "127.0.0.2")
         assert data["cause"]["kind"] == "address-mismatch"

@@ -200,6 +200,14 @@ def pick(
         notes: list[str] = []
         if (range is not None or near is not None) and not rng[0] <= r.port <= rng[1]:
             notes.append(f"'{name}' keeps its reserved port {r.port}, outside {rng[0]}-{rng[1]}")
+        elsewhere = _other_directory(r.cwd)
+        if elsewhere:
+            # Two projects sharing a name would share a port: say so instead of reusing silently.
+            notes.append(
+                f"'{name}' was reserved from {elsewhere}, not from here: reusing its port {r.port};"
+                f" if this is another project, give it another --name"
+                f" ('portdoctor release {name}' gives the port up)"
+            )
         busy = not is_free(r.port, protocol)
         if busy:
             notes.append(
@@ -220,6 +228,23 @@ def pick(
     return Pick(port, protocol, FREE, notes=tuple(notes))
 
 
+def _other_directory(reserved_from: str | None) -> str | None:
+    """``reserved_from`` when this directory is neither it nor inside it (another project)."""
+    import os
+
+    if not reserved_from:
+        return None
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:
+        return None
+    there = os.path.realpath(reserved_from)
+    if here == there or here.startswith(there.rstrip(os.sep) + os.sep):
+        return None
+    return reserved_from
+
+
 from .record import callable_module  # noqa: E402
 
 callable_module(__name__, "pick")
+

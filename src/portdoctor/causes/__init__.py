@@ -168,6 +168,13 @@ def detect(ctx: Context) -> Cause | None:
             break
     if cause is not None and any(a.kind == "pick" for a in cause.actions):
         cause = _relaunch(ctx, cause)
+    if cause is not None and cause.actions and cause.actions[0].description.startswith("Or "):
+        # A step that is first only in some cases ("Or wait until the remnants expire" when no
+        # advice comes before it) must not read "1. Or ...".
+        first = cause.actions[0]
+        text = first.description[3:]
+        first = first.replace(description=text[:1].upper() + text[1:])
+        cause = cause.replace(actions=(first, *cause.actions[1:]))
     for name in ANNOTATORS:
         import_module(f"{__name__}.{name}").annotate(ctx, cause)
     return cause

@@ -15,13 +15,15 @@ What it reports, and when:
   with EADDRNOTAVAIL, not EADDRINUSE: also ``address-mismatch`` (the port is not the problem).
 - No bind described: a demanding user asks "can my server (which binds the wildcard) start?".
   A listener in our namespace on a specific address still makes a wildcard bind fail on Linux,
-  so that is a real conflict: the holder's cause wins (later detectors), and a note says which
-  other bind would still work (probed). The cause is ``address-mismatch`` only when nothing in
-  our namespace listens but a listener exists in another network namespace (a container's own
-  port, ``ip netns``), and the wildcard bind here succeeds.
+  so that is a real conflict: the holder's cause wins (later detectors), without notes on
+  other binds (they would end every localhost dev server's report and change nothing). The
+  cause is ``address-mismatch`` only when nothing in our namespace listens but a listener
+  exists in another network namespace (a container's own port, ``ip netns``), and the
+  wildcard bind here succeeds.
 - The reverse (the user's bind fails because of a listener on another address: a dual-stack
   ``::`` holder against 0.0.0.0, a 0.0.0.0 holder against 127.0.0.1): not a mismatch. The
-  holder's cause wins; a note explains why the two addresses collide.
+  holder's cause wins; when the user described that bind, a note explains why the two
+  addresses collide.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ def detect(ctx: Context) -> Cause | None:
                 )
             return None
         return _mismatch(ctx, probe, ours, foreign)
-    if probe.error == "in-use" and ours:
+    if probe.error == "in-use" and ours and described:
+        # Only for a bind the user described: on a plain 'why 5173' the note ("a dual-stack [::]
+        # also holds 0.0.0.0", "another specific address would still work") changes nothing
+        # they should do, and it would end every Node or localhost dev server's report.
         _explain_collision(ctx, probe, ours)
     return None
 
