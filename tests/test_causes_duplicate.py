@@ -36,7 +36,9 @@ def test_server_in_the_users_project_is_a_duplicate(servers: object, tmp_path: P
     stop, pick = d.actions[0], d.actions[1]
     assert stop.command == f"portdoctor free {srv.port}" and stop.safe and srv.pid in stop.targets
     assert pick.kind == "pick" and pick.command is not None
-    assert pick.command.startswith(f"PORT=$(portdoctor pick --near {srv.port}) ")
+    # a python script: portdoctor cannot tell how it takes its port, and says so (no PORT= guess)
+    assert pick.command == f"portdoctor pick --near {srv.port}"
+    assert "cannot tell how python" in pick.description
     # the same from the CLI, run inside the project
     out = subprocess.run(
         [sys.executable, "-m", "portdoctor", "why", str(srv.port), "--json"],
@@ -72,7 +74,9 @@ def test_same_script_named_by_the_command_is_a_duplicate(tmp_path: Path) -> None
         d = why(port, cwd=str(elsewhere), command=["python3", str(script)])
         assert d.cause is not None and d.cause.kind == "duplicate", d.cause
         assert any("same file" in e for e in d.cause.evidence)
-        assert d.actions[1].command == f"PORT=$(portdoctor pick --near {port}) python3 {script}"
+        # python3 server.py: no port flag portdoctor knows; it says so instead of guessing PORT
+        assert d.actions[1].command == f"portdoctor pick --near {port}"
+        assert "cannot tell how python3 takes its port" in d.actions[1].description
         other = tmp_path / "other.py"
         other.write_text("")
         d2 = why(port, cwd=str(elsewhere), command=["python3", str(other)])

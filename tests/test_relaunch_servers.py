@@ -33,7 +33,8 @@ BIN = str(Path(sys.executable).parent)  # this venv: portdoctor, flask, gunicorn
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
+    tools = os.environ.get("PORTDOCTOR_TOOLS_BIN", "")  # nodemon (npm's global bin)
+    env["PATH"] = os.pathsep.join(p for p in (BIN, env.get("PATH", ""), tools) if p)
     env.pop("PORT", None)
     env["NO_COLOR"] = "1"
     return env
@@ -144,6 +145,18 @@ def node_app(tmp_path: Path) -> Path:
         ".listen(Number(process.env.PORT || 3000));\n"
     )
     return d
+
+
+@pytest.fixture
+def nodemon_app(node_app: Path) -> Path:
+    """npm run dev -> nodemon server.js (nodemon installed globally by .ci/run)."""
+    from infra import find_tool
+
+    require(find_tool("nodemon") is not None, "nodemon is needed (npm install -g nodemon)")
+    (node_app / "package.json").write_text(
+        json.dumps({"name": "api-server", "scripts": {"dev": "nodemon --quiet server.js"}})
+    )
+    return node_app
 
 
 @pytest.fixture
@@ -305,6 +318,13 @@ CASES = {
         "hello from http.server",
         ["python3", "-m", "http.server"],
     ),
+    "npm run dev -> nodemon server.js (PORT)": (
+        "nodemon_app",
+        ["npm", "run", "dev"],
+        "npm run dev",
+        "hello from node",
+        ["npm", "run", "dev"],
+    ),
     "node server.js (PORT)": (
         "node_app",
         ["node", "server.js"],
@@ -360,7 +380,10 @@ def test_portdoctor_run_starts_it_on_the_port_it_announces(case: str, request: p
 def test_run_says_when_it_cannot_tell_how_a_command_takes_its_port(tmp_path: Path) -> None:
     script = tmp_path / "serve.py"
     script.write_text("import sys; print('no server here', file=sys.stderr)\n")
-    port = free_port()
-    r = portdoctor_cli("run", "--port", str(port), "--", sys.executable, str(script), env=_env())
+    # portdoctor chose the port: a command that ignores PORT would go elsewhere, so it says so
+    r = portdoctor_cli("run", "--", sys.executable, str(script), env=_env())
     assert r.returncode == 0, r.stderr
-    assert "cannot tell how" in r.stderr and f"PORT={port}" in r.stderr
+    assert "cannot tell how python" in r.stderr and "PORT=" in r.stderr, r.stderr
+    # the user chose it (--port) and the command is left as it is: nothing of ours to say
+    r = portdoctor_cli("run", "--port", str(free_port()), "--", sys.executable, str(script), env=_env())
+    assert r.returncode == 0 and r.stderr == "no server here\n", r.stderr

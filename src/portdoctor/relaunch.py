@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 
 from .causes.argv import basename, program
 from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from typing import Any
 
     from .model import Holder
@@ -102,7 +101,9 @@ class Launch(Record):
         words += [_word(a, str(port)) for a in self.argv]
         text = " ".join(words)
         if self.cwd and here is not None and os.path.normpath(here) != os.path.normpath(self.cwd):
-            text = f"cd {shlex.quote(self.cwd)} && {text}"
+            from shlex import quote
+
+            text = f"cd {quote(self.cwd)} && {text}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,6 +120,8 @@ class Launch(Record):
 
 def _word(arg: str, port: str) -> str:
     """One shell word: ``arg`` quoted, with the port (a number or ``$(...)``) expanded in it."""
+    import shlex  # ~1 ms: only when a step is written
+
     if PORT not in arg:
         return shlex.quote(arg)
     if port.isdigit():
@@ -493,6 +496,8 @@ def script_call(argv: Sequence[str]) -> tuple[str, str, list[str]] | None:
 
 def _script_argv(text: str) -> list[str] | None:
     """The server command of a script: its last ``&&`` part, without ``X=1`` or ``cross-env``."""
+    import shlex
+
     try:
         words = shlex.split(text)
     except ValueError:
@@ -530,6 +535,14 @@ def through_script(pm: str, call: Sequence[str], script: str) -> Launch | None:
 # --- from a holder, from a command -------------------------------------------------------------
 
 
+_INTERPRETER = re.compile(r"(python[0-9.]*|pypy[0-9.]*|node|nodejs|bun|deno|ruby[0-9.]*|php[0-9.]*)")
+
+
+def _in_venv(path: str) -> bool:
+    """True for an interpreter of a virtual environment (its packages live there: keep its path)."""
+    return os.path.exists(os.path.join(os.path.dirname(os.path.dirname(path)), "pyvenv.cfg"))
+
+
 def _display(argv: Sequence[str], cwd: str | None) -> list[str]:
     """``argv`` as the user types it: ``npx vite`` for node_modules, relative paths in the project."""
     out = list(argv)
@@ -554,9 +567,12 @@ def _display(argv: Sequence[str], cwd: str | None) -> list[str]:
                 else os.path.relpath(a, cwd)
             )
             continue
+        name = basename(a)
+        if i == 0 and _INTERPRETER.fullmatch(name) and not _in_venv(a):
+            out[i] = name  # /usr/bin/python3, ~/.pyenv/.../python3, /usr/local/bin/node: as typed
+            continue
         import shutil
 
-        name = basename(a)
         found = shutil.which(name)
         if found and os.path.realpath(found) == os.path.realpath(a):
             out[i] = name
@@ -639,7 +655,7 @@ def known_as(holder: Holder) -> str | None:
     for parent in holder.parents[:5]:
         call = script_call(parent.cmdline or (parent.name,))
         if call is not None:
-            inner = f" ({launch_server})" if launch_server else ""
+            inner = f" ({launch_server})" if launch_server and launch_server != holder.name else ""
             return " ".join(call[2]) + where + inner
     if launched is not None and launched.server != "node":
         prog, _head, rest = _split(holder.cmdline)
@@ -662,11 +678,6 @@ _SUBCOMMANDS = (
     "notebook",
     "vite:dev",
 )
-
-
-def env_text(env: Mapping[str, str]) -> str:
-    """``PORT=5173`` style text of variables."""
-    return " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
 
 
 __all__ = [

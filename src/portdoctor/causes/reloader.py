@@ -121,8 +121,12 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
             "restarts its worker on changes; stop it, not just the worker."
         )
     else:
+        from ..relaunch import known_as
+
+        known = known_as(holder)  # "npm run dev in api-server": what the user typed
+        of = f" of {known}" if known else ""
         summary = (
-            f"Port {ctx.port} is held by {holder.name} (pid {holder.pid}), run by {name} "
+            f"Port {ctx.port} is held by {holder.name} (pid {holder.pid}){of}, run by {name} "
             f"(pid {ref.pid}: {short}), which would start it again; stop {name}, not just the server."
         )
     evidence = [f"pid {holder.pid} ({holder.name}) holds the listening socket"]
