@@ -440,32 +440,18 @@ def recognise(argv: Sequence[str]) -> Launch | None:
 def read_scripts(directory: str) -> dict[str, str] | None:
     """The ``scripts`` of ``directory``/package.json, read safely; None when unreadable.
 
-    The file may belong to another user: no link is followed, a FIFO or device is not opened
-    for reading (O_NONBLOCK, then a regular-file check), and at most :data:`MANIFEST_CAP` bytes
-    are read.
+    The file may belong to another user: untrusted.read_text follows no link, opens a FIFO or
+    device without blocking (and rejects it), and reads at most :data:`MANIFEST_CAP` bytes.
     """
-    path = os.path.join(directory, "package.json")
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        import stat
+    from .untrusted import read_text
 
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        data = os.read(fd, MANIFEST_CAP + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if len(data) > MANIFEST_CAP:
+    text = read_text(os.path.join(directory, "package.json"), MANIFEST_CAP)
+    if text is None:
         return None
     import json
 
     try:
-        scripts = json.loads(data.decode("utf-8", "replace")).get("scripts")
+        scripts = json.loads(text).get("scripts")
     except (ValueError, AttributeError):
         return None
     if not isinstance(scripts, dict):
