@@ -529,29 +529,32 @@ def _in_venv(path: str) -> bool:
     return os.path.exists(os.path.join(os.path.dirname(os.path.dirname(path)), "pyvenv.cfg"))
 
 
-def _display(argv: Sequence[str], cwd: str | None) -> list[str]:
-    """``argv`` as the user types it: ``npx vite`` for node_modules, relative paths in the project."""
+def as_typed(argv: Sequence[str], cwd: str | None) -> list[str]:
+    """``argv`` as the user types it: ``npx vite`` for the project's node_modules, ``flask``
+    for ``python3 /usr/bin/flask``, ``nodemon`` for ``node /usr/bin/nodemon``, paths relative to
+    the project, an interpreter by name unless it is a virtual environment's."""
     out = list(argv)
     if not out:
         return out
     text = [a.replace("\\", "/") for a in out]
+    project = cwd.rstrip("/") + "/" if cwd else None
     for i, a in enumerate(text[:3]):
         m = re.search(r"(?:^|/)node_modules/\.bin/([^/]+)$", a) or re.search(
             r"(?:^|/)node_modules/((?:@[^/]+/)?[^/.][^/]*)/", a
         )
         if m:
             bin_name = _PACKAGE_BINS.get(m.group(1), m.group(1))
-            return ["npx", bin_name, *out[i + 1 :]]
+            local = not os.path.isabs(a) or (project is not None and a.startswith(project))
+            # the project's own package: npx runs it; a global one is on PATH by its name
+            return ["npx", bin_name, *out[i + 1 :]] if local else [bin_name, *out[i + 1 :]]
+    named = [False] * len(out)
     for i in range(min(2, len(out))):
         a = out[i]
         if not os.path.isabs(a):
             continue
-        if cwd and a.startswith(cwd.rstrip("/") + "/"):
-            out[i] = (
-                "./" + os.path.relpath(a, cwd)
-                if "/" not in os.path.relpath(a, cwd)
-                else os.path.relpath(a, cwd)
-            )
+        if project is not None and a.startswith(project):
+            rel = os.path.relpath(a, cwd)
+            out[i] = "./" + rel if "/" not in rel else rel
             continue
         name = basename(a)
         if i == 0 and _INTERPRETER.fullmatch(name) and not _in_venv(a):
@@ -562,11 +565,30 @@ def _display(argv: Sequence[str], cwd: str | None) -> list[str]:
         found = shutil.which(name)
         if found and os.path.realpath(found) == os.path.realpath(a):
             out[i] = name
-    # python3 /usr/bin/flask ... : the user typed 'flask ...'
-    tools = ("flask", "uvicorn", "gunicorn", "hypercorn", "django-admin", "jupyter", "fastapi")
-    if len(out) > 1 and re.fullmatch(r"python[0-9.]*", basename(out[0])) and out[1] in tools:
-        out = out[1:]
+            named[i] = True
+    # python3 /usr/bin/flask, node /usr/bin/nodemon, venv/bin/python venv/bin/gunicorn: the
+    # script is a program of its own (its #! names the interpreter): the user typed just that.
+    if len(out) > 1 and _INTERPRETER.fullmatch(basename(out[0])) and not out[1].startswith("-"):
+        script = basename(argv[1])
+        if named[1] or script in _PROGRAMS:
+            out = out[1:]
     return out
+
+
+# Programs run as scripts of an interpreter (python3 .../bin/flask) that users type by name.
+_PROGRAMS = frozenset(
+    (
+        "flask",
+        "uvicorn",
+        "gunicorn",
+        "hypercorn",
+        "django-admin",
+        "jupyter",
+        "fastapi",
+        "nodemon",
+        "ts-node-dev",
+    )
+)
 
 
 def for_command(argv: Sequence[str], cwd: str | None = None) -> Launch | None:
@@ -625,7 +647,7 @@ def for_holder(holder: Holder) -> Launch | None:
     launch = recognise(argv)
     if launch is None:
         return None
-    shown = _display(launch.argv, holder.cwd)
+    shown = as_typed(launch.argv, holder.cwd)
     return launch.replace(argv=tuple(shown), cwd=holder.cwd)
 
 
@@ -667,6 +689,7 @@ _SUBCOMMANDS = (
 
 
 __all__ = [
+    "as_typed",
     "Launch",
     "SERVERS",
     "Server",

@@ -113,7 +113,10 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
     for p in [*reversed(between), *holder_pids]:
         if p not in pids:
             pids.append(p)
-    command = " ".join(ref.cmdline) if ref.cmdline else ref.name
+    from ..relaunch import as_typed
+
+    # as the user typed it: 'flask --app app run --debug', not '/abs/.venv/bin/python3 /abs/...'
+    command = " ".join(as_typed(ref.cmdline, holder.cwd)) if ref.cmdline else ref.name
     short = command if len(command) <= 120 else command[:117] + "..."
     if ref.pid == holder.pid:
         summary = (
