@@ -258,6 +258,8 @@ def pick_step(port: int) -> dict[str, object]:
     r = portdoctor_cli("why", str(port), "--json", env=_env())
     assert r.returncode == 1, r.stdout + r.stderr
     data = json.loads(r.stdout)
+    relaunch = data["cause"]["details"]["relaunch"]
+    assert relaunch is not None and "{port}" in json.dumps(relaunch), relaunch
     steps = [a for a in data["actions"] if a["kind"] == "pick"]
     assert steps, data["actions"]
     step: dict[str, object] = steps[0]
@@ -387,3 +389,28 @@ def test_run_says_when_it_cannot_tell_how_a_command_takes_its_port(tmp_path: Pat
     # the user chose it (--port) and the command is left as it is: nothing of ours to say
     r = portdoctor_cli("run", "--port", str(free_port()), "--", sys.executable, str(script), env=_env())
     assert r.returncode == 0 and r.stderr == "no server here\n", r.stderr
+
+
+def test_run_on_busy_next_moves_vite_with_its_own_flag(vite_project: Path) -> None:
+    """The issue's case: 'run' announced PORT=N and Vite served on 5173 anyway."""
+    port = free_port()
+    with start(["npx", "vite", "--port", str(port)], vite_project) as first:
+        assert serving(first, "shop-web home") == port
+        cli = [
+            sys.executable,
+            "-m",
+            "portdoctor",
+            "run",
+            "--port",
+            str(port),
+            "--on-busy",
+            "next",
+            "--",
+            "npx",
+            "vite",
+        ]
+        with start(cli, vite_project) as second:
+            new = serving(second, "shop-web home", exclude=port)
+            assert (
+                f"port {new} through vite's own flag: npx vite --port {new} --strictPort" in second.output()
+            )

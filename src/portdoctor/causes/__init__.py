@@ -214,7 +214,9 @@ def _relaunch(ctx: Context, cause: Cause) -> Cause:
             first = not a.description.startswith("Or")
             a = pick_action(ctx.port, first=first, launch=launch, here=ctx.cwd, unknown=unknown)
         actions.append(a)
-    return cause.replace(actions=tuple(actions))
+    details = dict(cause.details)
+    details["relaunch"] = launch.to_dict() if launch is not None else None
+    return cause.replace(actions=tuple(actions), details=details)
 
 
 __all__ = ["Context", "ORDER", "TCP", "detect"]
