@@ -56,8 +56,10 @@ def test_nodemon_child_is_stopped_through_nodemon(nodemon: Nodemon) -> None:
     assert details["reloader_pid"] == run.pid
     assert details["respawns"] is True
     child = [h.pid for h in d.holders]
-    assert details["stop"]["signal_pids"][0] == run.pid
-    assert set(child) <= set(details["stop"]["signal_pids"])
+    stop = d.cause.stop
+    assert stop is not None and stop.signal_pids[0] == run.pid and not stop.argv
+    assert set(child) <= set(stop.signal_pids)
+    assert d.cause.to_dict()["details"]["stop"] == {"signal_pids": list(stop.signal_pids)}
     assert "nodemon" in d.cause.summary and str(run.pid) in d.cause.summary
     assert d.actions[0].kind == "stop-reloader" and d.actions[0].command == f"portdoctor free {port}"
     out = subprocess.run(
@@ -97,7 +99,7 @@ def test_node_watch_child_is_stopped_through_its_watcher() -> None:
         assert d.cause is not None and d.cause.kind == "reloader", d.cause
         assert d.cause.details["reloader"] == "node --watch"
         assert d.cause.details["reloader_pid"] == proc.pid
-        assert d.cause.details["stop"]["signal_pids"][0] == proc.pid
+        assert d.cause.stop is not None and d.cause.stop.signal_pids[0] == proc.pid
     finally:
         kill_session(proc.pid)
         proc.wait(timeout=30)

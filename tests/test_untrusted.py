@@ -254,9 +254,8 @@ def test_stop_record_json_shape() -> None:
     c = Cause("pm2", "s", stop=Stop("pm2", ("pm2", "stop", "web"), (("PM2_HOME", "/h"),), uid=5, pids=(1,)))
     want = {"argv": ["pm2", "stop", "web"], "env": {"PM2_HOME": "/h"}, "uid": 5}
     assert c.to_dict()["details"]["stop"] == want
-    legacy = Cause("nodemon", "s", details={"manager": "nodemon", "stop": {"signal_pids": [3, 4]}})
-    assert legacy.stop == Stop("nodemon", signal_pids=(3, 4))
-    assert legacy.to_dict()["details"]["stop"] == {"signal_pids": [3, 4]}
+    signals = Cause("reloader", "s", stop=Stop("nodemon", signal_pids=(3, 4)))
+    assert signals.to_dict()["details"]["stop"] == {"signal_pids": [3, 4]}
     assert stat.S_ISREG(os.stat(__file__).st_mode)
 
 

@@ -428,22 +428,6 @@ class Stop(Record):
     ) -> None:
         self._fill(locals())
 
-    @classmethod
-    def from_details(cls, manager: str, stop: dict[str, Any]) -> Stop | None:
-        """The typed form of a detector's ``details["stop"]`` (``{"argv", "env"}`` or ``{"signal_pids"}``)."""
-        argv = stop.get("argv")
-        pids = stop.get("signal_pids")
-        env = stop.get("env") or {}
-        if isinstance(argv, list) and argv:
-            return cls(
-                manager,
-                argv=tuple(str(a) for a in argv),
-                env=tuple((str(k), str(v)) for k, v in env.items()) if isinstance(env, dict) else (),
-            )
-        if isinstance(pids, list) and pids:
-            return cls(manager, signal_pids=tuple(p for p in pids if isinstance(p, int)))
-        return None
-
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``details.stop`` of a cause)."""
         if self.signal_pids and not self.argv:
@@ -483,10 +467,6 @@ class Cause(Record):
         stop: Stop | None = None,
     ) -> None:
         details = {} if details is None else details
-        legacy = details.get("stop")
-        if stop is None and isinstance(legacy, dict):  # a detector not yet moved to Stop
-            manager = details.get("manager")
-            stop = Stop.from_details(manager if isinstance(manager, str) else kind, legacy)
         self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:

@@ -462,6 +462,7 @@ def bind_failure(
     error = parse_bind_error(outcome.stderr_tail.decode("utf-8", "replace"))
     if error is None:
         return None, None
+    protocol = error.protocol or protocol  # a dgram/udp4 error is about the UDP port
     target = error.port
     if target is None:
         target = next((p for p in _ports_in(argv) if busy(p, protocol)), port)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 
-from ..model import Action, Cause, Holder, ProcessRef
+from ..model import Action, Cause, Holder, ProcessRef, Stop
 from .argv import WATCHER_BINARIES, basename, program
 
 TYPE_CHECKING = False
@@ -180,8 +180,8 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
             "reloader_pid": ref.pid,
             "reloader_command": list(ref.cmdline),
             "respawns": True,
-            "stop": {"signal_pids": list(pids)},
             "wrapper": wrapper,
             "cwd": os.path.normpath(holder.cwd) if holder.cwd else None,
         },
+        stop=Stop(name.split()[0], signal_pids=tuple(pids), pids=tuple(h.pid for h in ctx.holders)),
     )
