@@ -81,10 +81,17 @@ if raw is None:
         raw = f.read()
 spec = json.loads(raw)
 python = spec["python"]
-if (spec.get("argv0") or spec.get("setenv")) and os.environ.get("HOSTILE_EXECED") != "1":
+if os.environ.get("HOSTILE_EXECED") != "1":
     os.environ.update(spec.get("setenv") or {})
     os.environ["HOSTILE_EXECED"] = "1"
-    os.execv(python, [spec.get("argv0") or python, spec["script"], *sys.argv[1:]])
+    if spec.get("argv"):
+        # Exactly this command line, argv[0] included: the interpreter runs this script from
+        # sitecustomize (PYTHONPATH) before it looks at its arguments.
+        os.environ["PYTHONPATH"] = spec["site"]
+        os.execv(python, spec["argv"])
+    if spec.get("argv0") or spec.get("setenv"):
+        os.execv(python, [spec.get("argv0") or python, spec["script"], *sys.argv[1:]])
+os.environ.pop("PYTHONPATH", None)
 if spec.get("chdir"):
     os.chdir(spec["chdir"])
 keep = []
@@ -117,6 +124,7 @@ print(json.dumps(info), flush=True)
 parent = os.getppid()
 while os.getppid() == parent:
     time.sleep(0.2)
+os._exit(0)
 """
 
 
@@ -148,6 +156,8 @@ class Attacker:
         self.pm2_homes: list[Path] = []
         self.mkdir(".")
         self.script = self.write("hostile.py", HOSTILE)
+        self.site = self.mkdir("site")
+        self.write("site/sitecustomize.py", f"import runpy\nrunpy.run_path({str(self.script)!r})\n")
         self.marker = self.dir / "RAN"  # every program of theirs appends a line here
 
     # -- files, all owned by the user ----------------------------------------------------------
@@ -175,8 +185,14 @@ class Attacker:
         return self._own(p)
 
     def program(self, rel: str) -> Path:
-        """An executable of theirs that only leaves a trace: who ran it, as which uid."""
-        return self.write(rel, f'#!/bin/sh\necho "$(id -u) $0 $*" >> {self.marker}\n', 0o755)
+        """An executable of theirs that only leaves a trace: who ran it, as which uid. Python, so
+        that it also runs as ``python3 FILE`` (how a daemon's interpreter would run it)."""
+        code = (
+            f"#!{self.python}\nimport os, sys\n"
+            f"with open({str(self.marker)!r}, 'a') as f:\n"
+            "    f.write(f'{os.getuid()} {sys.argv}\\n')\n"
+        )
+        return self.write(rel, code, 0o755)
 
     def link(self, rel: str, target: str | Path) -> Path:
         p = self.path(rel)
@@ -206,7 +222,7 @@ class Attacker:
         """Run a hostile program as the user (own session); its ready line (pid, port, child)."""
         from servers import _read_json_line
 
-        full = {"python": self.python, "script": str(self.script), **spec}
+        full = {"python": self.python, "script": str(self.script), "site": str(self.site), **spec}
         fd, err = tempfile.mkstemp(prefix="portdoctor-attack-", suffix=".err")
         with os.fdopen(fd, "wb") as errf:
             proc = subprocess.Popen(
@@ -476,9 +492,10 @@ def test_fake_pm2_daemon_runs_nothing_and_writes_nothing(
 def _fake_supervisord(
     attacker: Attacker, config: str | None = None, name: str = "web"
 ) -> tuple[dict[str, object], int]:
-    """The user's /home/U/.../bin/supervisord (their script) and a child it runs as program NAME."""
+    """A process whose command line is the user's ``/home/U/.../bin/supervisord -c CONFIG`` (their
+    script), and a child it runs as program NAME, holding a port."""
     attacker.mkdir("bin")
-    daemon = attacker.write("bin/supervisord", f"#!{attacker.python}\n{HOSTILE}", 0o755)
+    daemon = attacker.program("bin/supervisord")
     if config is None:
         config = str(
             attacker.write(
@@ -493,9 +510,10 @@ def _fake_supervisord(
         "SUPERVISOR_GROUP_NAME": name,
         "SUPERVISOR_SERVER_URL": f"unix://{attacker.dir}/none.sock",
     }
-    info = attacker.spawn(
-        {"child": {"port": 0, "env": child_env}}, argv=[str(daemon), "-c", config]
-    )
+    info = attacker.spawn({"argv": [str(daemon), "-c", config], "child": {"port": 0, "env": child_env}})
+    assert Path(f"/proc/{info['pid']}/cmdline").read_bytes().split(b"\0")[:3] == [
+        str(daemon).encode(), b"-c", config.encode()
+    ]
     child = info["child"]
     assert isinstance(child, dict)
     return info, int(child["port"])
@@ -508,10 +526,15 @@ def test_fake_supervisord_free_refused_and_the_users_supervisorctl_never_runs(at
     assert isinstance(child, dict)
     cause = why_cause(port)
     assert cause.get("kind") == "supervisord", cause
-    # Without --force: refused, it is another user's manager.
-    r = portdoctor("free", str(port))
-    assert r.returncode == 3, said(r)
-    assert attacker.name in r.stderr, said(r)
+    # Without --force: refused, it is another user's manager; with supervisorctl on root's PATH
+    # and without (where the user's, beside their supervisord, was the one run).
+    for path in (SYSTEM_PATH, WITH_PM2):
+        r = portdoctor("free", str(port), path=path)
+        assert r.returncode == 3, said(r)
+        assert attacker.name in r.stderr, said(r)
+        attacker.assert_untouched()
+    r = portdoctor("free", str(port), "--force", path=SYSTEM_PATH)
+    assert r.returncode == 3 and "not on portdoctor's PATH" in r.stderr, said(r)
     attacker.assert_untouched()
     # Even with the user's bin first on root's PATH: a program there is never run.
     r = portdoctor("free", str(port), "--force", path=f"{attacker.dir}/bin" + os.pathsep + WITH_PM2)
