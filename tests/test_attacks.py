@@ -52,12 +52,17 @@ from servers import python_for, setpriv
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
 pytest_plugins = ["infra"]
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux: /proc, setpriv")
 
+# The long command line attack: CHAIN processes of the user, each with LONG_ARGV arguments "ab"
+# (~1.6 MB: about what ARG_MAX allows); portdoctor normally needs ~45 MB, CHAIN_MEMORY is plenty.
+LONG_ARGV = 540_000
+CHAIN = 8
+CHAIN_MEMORY = 256 << 20
 PD_TIMEOUT = 30.0  # seconds one portdoctor run may take before it counts as hung
 MEMORY = 1 << 30  # RLIMIT_AS of portdoctor's process: 1 GiB, far above its real needs
 VENV_BIN = os.path.dirname(sys.executable)
@@ -89,8 +94,12 @@ if os.environ.get("HOSTILE_EXECED") != "1":
         # sitecustomize (PYTHONPATH) before it looks at its arguments.
         os.environ["PYTHONPATH"] = spec["site"]
         os.execv(python, spec["argv"])
-    if spec.get("argv0") or spec.get("setenv"):
-        os.execv(python, [spec.get("argv0") or python, spec["script"], *sys.argv[1:]])
+    if spec.get("argv0") or spec.get("setenv") or spec.get("pad"):
+        pad = ["ab"] * spec.get("pad", 0)  # a long command line: many short arguments
+        if pad:
+            import resource
+            resource.setrlimit(resource.RLIMIT_STACK, (64 << 20, 64 << 20))  # ARG_MAX is 1/4 of it
+        os.execv(python, [spec.get("argv0") or python, spec["script"], *sys.argv[1:], *pad])
 os.environ.pop("PYTHONPATH", None)
 if spec.get("chdir"):
     os.chdir(spec["chdir"])
@@ -377,15 +386,18 @@ def root_secret() -> Iterator[Path]:
 # root's portdoctor
 
 
-def _limit_memory() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+def _limit_memory(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
 
 
 def portdoctor(
     *args: str,
     path: str | None = None,
     env: Mapping[str, str] | None = None,
-    limit_memory: bool = True,
+    memory: int | None = MEMORY,
     timeout: float = PD_TIMEOUT,
     cwd: str | Path = "/",
 ) -> subprocess.CompletedProcess[str]:
@@ -406,7 +418,7 @@ def portdoctor(
             capture_output=True,
             text=True,
             timeout=timeout,
-            preexec_fn=_limit_memory if limit_memory else None,
+            preexec_fn=_limit_memory(memory) if memory else None,
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"portdoctor {' '.join(args)} hung: no answer within {timeout:g}s ({exc.stdout!r})")
@@ -608,6 +620,30 @@ def test_package_json_fifo_zero_big_and_root_only(attacker: Attacker, root_secre
     attacker.assert_untouched()
 
 
+def test_long_command_lines_up_the_parent_chain_of_a_holder(attacker: Attacker) -> None:
+    """Each /proc file is read with a cap (4 MiB), but a command line of many short arguments
+    grows ~20x as Python strings, and `why` reads every ancestor's: a chain of the user's
+    processes, each with ~1.6 MB of two-letter arguments (what ARG_MAX allows), holding one port."""
+    spec: dict[str, object] = {"port": 0, "pad": LONG_ARGV}
+    for _ in range(CHAIN - 1):
+        spec = {"pad": LONG_ARGV, "child": spec}
+    info = attacker.spawn(spec)
+    while "child" in info:
+        child = info["child"]
+        assert isinstance(child, dict)
+        info = child
+    port = int(info["port"])
+    assert len(Path(f"/proc/{info['pid']}/cmdline").read_bytes()) > LONG_ARGV * 3
+    for args in (("why", str(port)), ("free", str(port), "--dry-run")):
+        r = portdoctor(*args, memory=CHAIN_MEMORY)
+        assert r.returncode in (0, 1, 3) and "Traceback" not in r.stderr, (
+            f"portdoctor {' '.join(args)} under RLIMIT_AS={CHAIN_MEMORY >> 20} MiB, for a holder whose "
+            f"{CHAIN - 1} ancestors have {LONG_ARGV} arguments each:\n{said(r)}"
+        )
+        assert str(port) in r.stdout + r.stderr, said(r)
+    attacker.assert_untouched()
+
+
 def _sparse(p: Path, size: int) -> Path:
     os.truncate(p, size)
     return p
@@ -684,7 +720,7 @@ def test_supervisord_program_naming_another_program(
     env_of_web = Path(f"/proc/{web_pid}/environ").read_bytes()
     assert f"SUPERVISOR_PROCESS_NAME={claimed}".encode() in env_of_web.split(b"\0")
 
-    r = portdoctor("free", str(web_port), "--json", "--timeout", "1", limit_memory=False)
+    r = portdoctor("free", str(web_port), "--json", "--timeout", "1", memory=None)
     data = json.loads(r.stdout) if r.stdout.strip() else {}
     assert data.get("freed") is False, said(r)
     if claimed == "all":
@@ -703,7 +739,7 @@ def test_supervisord_program_naming_another_program(
     assert alive(web_pid) and listening(web_port)
 
     # 5. the legitimate case, on the same supervisord: root frees its own program.
-    r = portdoctor("free", str(victim_port), "--json", limit_memory=False)
+    r = portdoctor("free", str(victim_port), "--json", memory=None)
     assert r.returncode == 0, said(r)
     data = json.loads(r.stdout)
     assert data["freed"] is True and data["cause"] == "supervisord", said(r)
@@ -724,18 +760,18 @@ def test_process_claiming_to_be_an_app_of_roots_pm2(attacker: Attacker, pm2: PM2
         env={"pm_id": "0", "name": "victim", "PM2_HOME": str(pm2.home), "PORT": str(victim_port)},
     )
     port = int(fake["port"])
-    r = portdoctor("free", str(port), "--json", env=pm2.env, limit_memory=False)
+    r = portdoctor("free", str(port), "--json", env=pm2.env, memory=None)
     assert r.returncode == 3, said(r)  # the holder is another user's process; no pm2 stop
     data = json.loads(r.stdout)
     assert any(attacker.name in reason for reason in data["refused"]), said(r)
-    r = portdoctor("free", str(port), "--force", "--json", env=pm2.env, limit_memory=False)
+    r = portdoctor("free", str(port), "--force", "--json", env=pm2.env, memory=None)
     assert r.returncode == 0, said(r)
     data = json.loads(r.stdout)
     assert not any(s["action"] == "run" for s in data["steps"]), data["steps"]  # no `pm2 stop victim`
     assert pm2.pids("victim") == victim and listening(victim_port)
 
     # 5. the legitimate case: root frees its own PM2 app through PM2.
-    r = portdoctor("free", str(victim_port), "--json", env=pm2.env, limit_memory=False)
+    r = portdoctor("free", str(victim_port), "--json", env=pm2.env, memory=None)
     assert r.returncode == 0, said(r)
     data = json.loads(r.stdout)
     assert data["freed"] is True and data["cause"] == "pm2", said(r)
@@ -778,7 +814,7 @@ def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker)
     assert any(attacker.name in reason and "--force" in reason for reason in json.loads(r.stdout)["refused"])
     assert listening(port)
 
-    r = portdoctor("free", str(port), "--force", "--json", limit_memory=False, timeout=120.0)
+    r = portdoctor("free", str(port), "--force", "--json", memory=None, timeout=120.0)
     assert r.returncode == 0, said(r)
     data = json.loads(r.stdout)
     assert data["freed"] is True, said(r)
@@ -801,6 +837,6 @@ def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker)
 )
 def test_force_against_a_silent_pm2_daemon_of_another_user(attacker: Attacker, root_secret: Path) -> None:
     info, port, _ = _fake_pm2(attacker, root_secret, app=True)
-    r = portdoctor("free", str(port), "--force", "--timeout", "1", limit_memory=False, timeout=10.0)
+    r = portdoctor("free", str(port), "--force", "--timeout", "1", memory=None, timeout=10.0)
     assert r.returncode == 1, said(r)
     attacker.assert_untouched()
