@@ -224,7 +224,6 @@ class Attacker:
         self,
         spec: dict[str, object],
         *,
-        argv: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | Path | None = None,
     ) -> dict[str, object]:
@@ -235,7 +234,7 @@ class Attacker:
         fd, err = tempfile.mkstemp(prefix="portdoctor-attack-", suffix=".err")
         with os.fdopen(fd, "wb") as errf:
             proc = subprocess.Popen(
-                [*setpriv(self.name), *(argv or [self.python, str(self.script)])],
+                [*setpriv(self.name), self.python, str(self.script)],
                 env=self.env({**(env or {}), "HOSTILE_SPEC": json.dumps(full)}),
                 cwd=str(cwd or self.dir),
                 stdin=subprocess.DEVNULL,
@@ -580,7 +579,8 @@ def test_fake_supervisord_free_refused_and_the_users_supervisorctl_never_runs(at
 
 
 def _run_readers(ports: Sequence[int], secret: str | None = None) -> None:
-    """why, why --json and free --dry-run for each port, and ls once: all answer, bounded."""
+    """why, why --json, free --dry-run, check and explain for each port, and ls once: all answer,
+    within the memory limit and the timeout."""
     outputs = []
     for port in ports:
         for args, codes in (
@@ -588,6 +588,8 @@ def _run_readers(ports: Sequence[int], secret: str | None = None) -> None:
             (("why", str(port), "--json"), (0, 1)),
             (("free", str(port), "--dry-run"), (0, 3)),  # 3: refused, another user's
             (("free", str(port), "--dry-run", "--force"), (0,)),
+            (("check", str(port)), (1,)),  # 1: in use
+            (("explain", f"Error: listen EADDRINUSE: address already in use :::{port}"), (0, 1)),
         ):
             r = portdoctor(*args)
             assert r.returncode in codes, f"{args}: {said(r)}"
