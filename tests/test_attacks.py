@@ -523,7 +523,9 @@ def _fake_supervisord(
     }
     info = attacker.spawn({"argv": [str(daemon), "-c", config], "child": {"port": 0, "env": child_env}})
     assert Path(f"/proc/{info['pid']}/cmdline").read_bytes().split(b"\0")[:3] == [
-        str(daemon).encode(), b"-c", config.encode()
+        str(daemon).encode(),
+        b"-c",
+        config.encode(),
     ]
     child = info["child"]
     assert isinstance(child, dict)
@@ -797,8 +799,19 @@ def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker)
     app = attacker.write("app.js", HTTP_SERVER.read_text())
     eco = attacker.write(
         "eco.json",
-        json.dumps({"apps": [{"name": "theirs", "script": str(app), "env": {"PORT": str(port)},
-                              "autorestart": True, "cwd": str(attacker.dir)}]}),  # fmt: skip
+        json.dumps(
+            {
+                "apps": [
+                    {
+                        "name": "theirs",
+                        "script": str(app),
+                        "env": {"PORT": str(port)},
+                        "autorestart": True,
+                        "cwd": str(attacker.dir),
+                    }
+                ]
+            }
+        ),  # fmt: skip
     )
     pm2_env = {"PM2_HOME": str(home), "PM2_SILENT": "true", "NO_UPDATE_NOTIFIER": "1"}
     started = attacker.run([pm2, "start", str(eco)], env=pm2_env)
