@@ -285,6 +285,10 @@ class Attacker:
     def root_processes(self, ours: bool = True) -> list[tuple[int, str]]:
         """Root processes whose command line or environment names the user's directory (with
         ``ours``: only those started by this file's portdoctor runs)."""
+        return self.processes(root=True, ours=ours)
+
+    def processes(self, *, root: bool, ours: bool) -> list[tuple[int, str]]:
+        """(pid, what) of the processes (``root``: of root only) that name the user's directory."""
         needle = str(self.dir).encode()
         tag = RUN_TAG.encode()
         found = []
@@ -292,7 +296,7 @@ class Attacker:
             if not entry.isdigit() or int(entry) == os.getpid():
                 continue
             try:
-                if os.stat(f"/proc/{entry}").st_uid != 0:
+                if root and os.stat(f"/proc/{entry}").st_uid != 0:
                     continue
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
                     cmd = f.read()
@@ -344,6 +348,11 @@ class Attacker:
                 proc.stdout.close()
         for home in self.pm2_homes:
             self.pm2_kill(home)
+        # Anything else still naming their directory: e.g. a `pm2 stop` that portdoctor ran as
+        # them and that outlived it (see test_force_against_a_silent_pm2_daemon_of_another_user).
+        for pid, _ in self.processes(root=False, ours=False):
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def pm2_kill(self, home: Path) -> None:
@@ -408,19 +417,24 @@ def portdoctor(
     if path is not None:
         full["PATH"] = path
     argv = [sys.executable, "-m", "portdoctor", *args]
+    proc = subprocess.Popen(
+        argv,
+        env=full,
+        cwd=str(cwd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # on a hang, what it started goes too
+        preexec_fn=_limit_memory(memory) if memory else None,
+    )
     try:
-        return subprocess.run(
-            argv,
-            env=full,
-            cwd=str(cwd),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            preexec_fn=_limit_memory(memory) if memory else None,
-        )
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"portdoctor {' '.join(args)} hung: no answer within {timeout:g}s ({exc.stdout!r})")
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_session(proc.pid, timeout=2.0)
+        out, err = proc.communicate()
+        pytest.fail(f"portdoctor {' '.join(args)} hung: no answer within {timeout:g}s\n{out}\n{err}")
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def said(r: subprocess.CompletedProcess[str]) -> str:
