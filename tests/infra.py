@@ -749,8 +749,13 @@ class Supervisord:
         host: str = "127.0.0.1",
         environment: Mapping[str, str] | None = None,
         wait: bool = True,
+        user: str | None = None,
+        directory: str | Path | None = None,
     ) -> None:
-        """Add [program:NAME] and start it. Default command: a Python HTTP server on *port*."""
+        """Add [program:NAME] and start it. Default command: a Python HTTP server on *port*.
+
+        *user*: supervisord runs the program as that user (supervisord runs as root); give it a
+        *directory* that user can enter (the default, supervisord's own directory, is private)."""
         if command is None:
             if port is None:
                 raise ValueError("add_program needs a port or a command")
@@ -758,7 +763,7 @@ class Supervisord:
         lines = [
             f"[program:{name}]",
             f"command={command}",
-            f"directory={self.dir}",
+            f"directory={directory or self.dir}",
             "autostart=true",
             "autorestart=false",
             "startsecs=0",
@@ -768,6 +773,8 @@ class Supervisord:
         if environment:
             pairs = ",".join(f'{k}="{v}"' for k, v in environment.items())
             lines.append(f"environment={pairs}")
+        if user is not None:
+            lines.append(f"user={user}")
         (self.dir / "conf.d" / f"{name}.conf").write_text("\n".join(lines) + "\n")
         self.supervisorctl("reread")
         self.supervisorctl("update", name)
