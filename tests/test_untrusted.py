@@ -266,3 +266,20 @@ def test_why_exits_1_when_the_described_bind_fails() -> None:
     out = _cli("why", str(port), "--host", "192.0.2.1")  # TEST-NET-1: never an address of ours
     assert out.returncode == 1 and "not an address of this machine" in out.stdout, out.stdout
     assert _cli("why", str(port), "--host", "127.0.0.1").returncode == 0
+
+
+def test_a_timed_out_command_takes_what_it_started_with_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    out = run_command(["/bin/sh", "-c", f"sleep 300 & echo $! > {pidfile}; wait"], timeout=0.5)
+    assert out.returncode is None and "no answer" in out.reason()
+    pid = int(pidfile.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the command's own child survived its timeout")

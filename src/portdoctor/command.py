@@ -15,6 +15,7 @@ import stat
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from typing import Any
 
     from .model import Account
 
@@ -88,6 +89,7 @@ def find_program(name: str, path: str | None = None) -> str | None:
 
 def account(uid: int) -> Account | None:
     """The local account of ``uid`` (name, home, primary group, groups), None when unknown."""
+
     from .model import Account
 
     try:
@@ -122,26 +124,46 @@ def run_command(
         uid, gid, groups = user.uid, user.gid, list(user.groups)
     full.update(env or {})
     try:
-        done = subprocess.run(
+        # Its own session, so that a timeout ends everything it started (pm2 runs node, which
+        # may start more), not just the first process.
+        proc = subprocess.Popen(
             list(argv),
             env=full,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            timeout=timeout,
             cwd="/",
             user=uid,
             group=gid,
             extra_groups=groups,
+            start_new_session=os.name != "nt",
         )
     except FileNotFoundError:
         return CommandResult(None, error=f"{argv[0]} not found")
-    except subprocess.TimeoutExpired:
-        return CommandResult(None, error=f"no answer within {timeout:g}s")
     except (OSError, ValueError) as exc:
         return CommandResult(None, error=str(exc))
-    return CommandResult(done.returncode, done.stdout, done.stderr)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return CommandResult(None, error=f"no answer within {timeout:g}s")
+    return CommandResult(proc.returncode, stdout, stderr)
+
+
+def _kill_group(proc: Any) -> None:
+    """SIGKILL a timed-out command and everything in its session, then reap it."""
+    import signal
+
+    try:
+        if os.name != "nt":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+    except OSError:
+        pass
+    proc.communicate()
 
 
 __all__ = ["CommandResult", "account", "find_program", "run_command"]

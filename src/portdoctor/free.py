@@ -266,7 +266,7 @@ def plan(
     run_as: Account | None = None
     targets: tuple[Target, ...] = holder_targets
     if stop is not None and stop.argv:
-        command, confirm, run_as, refused = _manager_command(stop, force=force)
+        command, confirm, run_as, refused = _manager_command(stop, holder_targets, force=force)
         targets = ()
     elif stop is not None and stop.signal_pids:
         targets = tuple(_targets_for(p, d) for p in stop.signal_pids)
@@ -296,12 +296,14 @@ def plan(
 
 
 def _manager_command(
-    stop: Stop, *, force: bool
+    stop: Stop, holders: Sequence[Target], *, force: bool
 ) -> tuple[tuple[str, ...], tuple[str, ...], Account | None, list[str]]:
     """(command, confirm command, user to run them as, refusals) for a manager's stop.
 
     The program is looked up on portdoctor's own PATH only, in places no other user can change;
-    another user's manager is acted on only with ``force``, and then as that user.
+    another user's manager is acted on only with ``force``, and then as that user. A manager of
+    a user (PM2, supervisord, a user's systemd) that runs the holder as yet another user (PM2's
+    ``--uid``, supervisord's ``user=``) is that user's process too: ``force`` again.
     """
     from .command import account, find_program
 
@@ -328,6 +330,10 @@ def _manager_command(
         elif owner is None:
             refused.append(f"the {stop.manager} that runs it belongs to uid {stop.uid}, which has no account")
         run_as = owner
+    if stop.uid is not None and me is not None and not force:
+        for t in holders:
+            if not _same_user(t) and t.uid != stop.uid:
+                refused.append(f"{t.label} belongs to {t.user or f'uid {t.uid}'}, not you; use --force")
     command = (exe or stop.argv[0], *stop.argv[1:])
     confirm = (exe or stop.confirm[0], *stop.confirm[1:]) if stop.confirm else ()
     return command, confirm, run_as, refused

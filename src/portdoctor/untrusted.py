@@ -19,7 +19,10 @@ import os
 import stat
 
 MAX_FILE = 1 << 20  # 1 MiB: a package.json, a pid file, a supervisord.conf
-MAX_PROC = 4 << 20  # 4 MiB: /proc/PID/cmdline and environ (ARG_MAX is 2 MiB with an 8 MiB stack)
+MAX_PROC = 1 << 20  # 1 MiB of a /proc file (ARG_MAX is 2 MiB with an 8 MiB stack, more with more)
+MAX_CMDLINE = 256 << 10  # 256 KiB of a command line: a long Java class path fits
+MAX_FIELDS = 1024  # arguments (or environment entries x4) kept of a process: each one is an object,
+# and a command line of 500,000 two-letter arguments would cost ~50 MB in a tuple of strings
 
 _FLAGS = (
     os.O_RDONLY
@@ -68,6 +71,24 @@ def read_proc(path: str, limit: int = MAX_PROC) -> bytes | None:
         os.close(fd)
 
 
+def nul_fields(data: bytes, most: int = MAX_FIELDS) -> list[str]:
+    """NUL-separated fields (a command line, an environment), at most ``most`` of them.
+
+    Only ``most`` fields are ever split out of ``data``; when there were more, the last one kept
+    is "…" so that a shortened command line says so.
+    """
+    parts = data.split(b"\0", most)
+    more = len(parts) > most
+    if more:
+        parts = parts[: most - 1]
+    while parts and not parts[-1]:
+        parts.pop()
+    out = [p.decode("utf-8", "surrogateescape") for p in parts]
+    if more:
+        out.append("…")
+    return out
+
+
 def _read_up_to(fd: int, limit: int) -> bytes:
     chunks: list[bytes] = []
     left = limit
@@ -98,4 +119,15 @@ def is_dir_of(path: str, uid: int) -> bool:
     return stat.S_ISDIR(st.st_mode) and st.st_uid == uid
 
 
-__all__ = ["MAX_FILE", "MAX_PROC", "is_dir_of", "is_socket_of", "read_file", "read_proc", "read_text"]
+__all__ = [
+    "MAX_CMDLINE",
+    "MAX_FIELDS",
+    "MAX_FILE",
+    "MAX_PROC",
+    "is_dir_of",
+    "is_socket_of",
+    "nul_fields",
+    "read_file",
+    "read_proc",
+    "read_text",
+]

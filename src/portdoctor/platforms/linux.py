@@ -19,6 +19,7 @@ import struct
 import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
+from ..untrusted import MAX_CMDLINE, MAX_FIELDS, nul_fields, read_proc
 from .common import ProcessFacts, posix_username
 
 TYPE_CHECKING = False
@@ -464,10 +465,7 @@ def _candidate(pid: int) -> ProcessRef | None:
     st = read_stat(pid)
     if st is None or pid == 2 or st[1][1] == b"2" or int(st[1][6]) & _PF_KTHREAD:
         return None
-    raw = _read_text(f"/proc/{pid}/cmdline") or ""
-    cmdline = tuple(raw.split("\0"))
-    while cmdline and cmdline[-1] == "":
-        cmdline = cmdline[:-1]
+    cmdline = tuple(nul_fields(read_proc(f"/proc/{pid}/cmdline", MAX_CMDLINE) or b""))
     return ProcessRef(pid, st[0], cmdline, _owner(pid))
 
 
@@ -624,8 +622,6 @@ def start_ticks(pid: int) -> int | None:
 def _read_text(path: str) -> str | None:
     """A /proc file of a process, size-capped: the process chooses its command line and
     environment, and may make them as large as its stack limit allows."""
-    from ..untrusted import read_proc
-
     data = read_proc(path)
     return None if data is None else data.decode("utf-8", "surrogateescape")
 
@@ -647,10 +643,7 @@ def process(pid: int) -> ProcessFacts | None:
     tty = _tty_name(int(fields[4]))
     kthread = bool(int(fields[6]) & _PF_KTHREAD)
     started = _boot_time() + int(fields[19]) / _clk_tck()
-    raw = _read_text(f"/proc/{pid}/cmdline") or ""
-    cmdline = tuple(raw.split("\0"))
-    while cmdline and cmdline[-1] == "":
-        cmdline = cmdline[:-1]
+    cmdline = tuple(nul_fields(read_proc(f"/proc/{pid}/cmdline", MAX_CMDLINE) or b""))
     uid: int | None = None
     status = _read_text(f"/proc/{pid}/status")
     if status:
@@ -674,11 +667,11 @@ def process(pid: int) -> ProcessFacts | None:
 
 def environ(pid: int) -> dict[str, str] | None:
     """The environment ``pid`` started with (/proc/PID/environ), None when unreadable."""
-    raw = _read_text(f"/proc/{pid}/environ")
+    raw = read_proc(f"/proc/{pid}/environ")
     if raw is None:
         return None
     env: dict[str, str] = {}
-    for item in raw.split("\0"):
+    for item in nul_fields(raw, 4 * MAX_FIELDS):
         key, sep, value = item.partition("=")
         if sep:
             env[key] = value
