@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from ..find import Finding
     from ..probe import Availability, BindResult
 
-# Module names under portdoctor.causes, most specific first. A module missing from the tree is
-# skipped, so detectors can land one at a time.
+# Module names under portdoctor.causes, most specific first (tests/test_causes_contract.py checks
+# that each exists, has detect(), and that every cause kind a detector returns is in CAUSE_KINDS).
 ORDER = (
     "mismatch",  # address-mismatch: what is bound does not conflict with the user's bind
     "windows",  # Windows only: excluded port ranges, services, System (pid 4), WSL relay
@@ -157,12 +157,7 @@ def detect(ctx: Context) -> Cause | None:
         gate = GATES.get(name)
         if gate is not None and not gate(ctx):
             continue  # no holder could match: don't pay for importing it
-        try:
-            module = import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue
-            raise
+        module = import_module(f"{__name__}.{name}")  # a name in ORDER with no module fails loudly
         cause = module.detect(ctx)
         if cause is not None:
             break
