@@ -19,9 +19,25 @@ __version__ = "0.1.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .bind import PortInUseError, bind_or_explain, listen_or_explain
+    from .bind import bind_or_explain, listen_or_explain
     from .diagnose import why
-    from .errors import PortdoctorError, RefusedError, RegistryError, UsageError
+    from .errors import (
+        CommandNotStarted,
+        DockerUnavailable,
+        ExitStatus,
+        FreeRefused,
+        MissingDependency,
+        NoFreePort,
+        PermissionProblem,
+        PortBusy,
+        PortdoctorError,
+        PortInUseError,
+        PortPermissionError,
+        RefusedError,
+        RegistryError,
+        ReservationConflict,
+        UsageError,
+    )
     from .explain import BindError, Explanation, explain, parse_bind_error
     from .find import Finding, find, in_use, sockets
     from .free import FreeResult, free
@@ -52,9 +68,19 @@ _LAZY = {
     "UsageError": "errors",
     "RefusedError": "errors",
     "RegistryError": "errors",
+    "CommandNotStarted": "errors",
+    "DockerUnavailable": "errors",
+    "ExitStatus": "errors",
+    "FreeRefused": "errors",
+    "MissingDependency": "errors",
+    "NoFreePort": "errors",
+    "PermissionProblem": "errors",
+    "PortBusy": "errors",
+    "PortInUseError": "errors",
+    "PortPermissionError": "errors",
+    "ReservationConflict": "errors",
     "bind_or_explain": "bind",
     "listen_or_explain": "bind",
-    "PortInUseError": "bind",
     "parse_bind_error": "explain",
     "BindError": "explain",
     "explain": "explain",
@@ -75,15 +101,24 @@ __all__ = [
     "BindError",
     "BindResult",
     "Cause",
+    "CommandNotStarted",
     "Diagnosis",
+    "DockerUnavailable",
+    "ExitStatus",
     "Explanation",
     "Finding",
+    "FreeRefused",
     "FreeResult",
     "Hidden",
     "Holder",
     "Listener",
+    "MissingDependency",
+    "NoFreePort",
+    "PermissionProblem",
     "Pick",
+    "PortBusy",
     "PortInUseError",
+    "PortPermissionError",
     "PortdoctorError",
     "ProcessRef",
     "Project",
@@ -91,6 +126,7 @@ __all__ = [
     "Registry",
     "RegistryError",
     "Reservation",
+    "ReservationConflict",
     "Socket",
     "UsageError",
     "__version__",

@@ -14,6 +14,8 @@ from __future__ import annotations
 import errno as _errno
 import socket
 
+from .errors import PortInUseError, PortPermissionError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -28,23 +30,6 @@ _KINDS = {
     _errno.EACCES: "permission",
     _errno.EADDRNOTAVAIL: "address-not-available",
 }
-
-
-class PortInUseError(OSError):
-    """A bind that failed with EADDRINUSE, EACCES or EADDRNOTAVAIL, and what portdoctor saw.
-
-    ``errno`` is the bind's errno; ``diagnosis`` is the :class:`~portdoctor.model.Diagnosis`
-    of the port (None when it could not be made); ``address`` is the address that was asked for.
-    """
-
-    def __init__(self, code: int, message: str, address: Any, diagnosis: Diagnosis | None) -> None:
-        super().__init__(code, message)
-        self.address = address
-        self.diagnosis = diagnosis
-
-
-class PortPermissionError(PortInUseError, PermissionError):
-    """The EACCES case: also a PermissionError, as Python raises for it."""
 
 
 def _host_port(address: Any) -> tuple[str, int] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import UsageError, parse_port
+from .errors import parse_port, parse_protocol
 from .model import TCP, UDP, Diagnosis
 
 TYPE_CHECKING = False
@@ -30,8 +30,7 @@ def why(
     from .find import find
 
     number = parse_port(port)
-    if protocol not in (TCP, UDP):
-        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    parse_protocol(protocol)
     finding = find(number, (protocol,))
     ctx = Context(
         port=number,

@@ -1,6 +1,32 @@
-"""The few exceptions portdoctor raises; each maps to one exit code of the CLI."""
+"""Every exception portdoctor raises on purpose, and the exit code each maps to.
+
+The hierarchy (the CLI prints ``portdoctor: <message>`` and exits with ``exit_status``)::
+
+    PortdoctorError                      exit 1 unless said otherwise
+    ├── UsageError (ValueError)          exit 2: bad input (a port, a range, a name, a timeout)
+    ├── MissingDependency (ImportError)  exit 2: an optional package this command needs
+    ├── RegistryError                    exit 2: the registry file is damaged, locked, unwritable
+    ├── RefusedError                     exit 3: portdoctor will not do this
+    │   └── FreeRefused                  free's refusal, with the FreeResult that says why
+    ├── PermissionProblem (PermissionError)  exit 4: the answer needs a privilege we lack
+    ├── NoFreePort                       exit 1: pick found no safe free port
+    ├── ReservationConflict              exit 1: a name's port is taken by another name
+    ├── PortBusy                         exit 1: run: the port is busy and --on-busy said stop
+    ├── CommandNotStarted                exit 126/127: run: the command cannot be executed
+    └── DockerUnavailable                the Docker engine could not be asked (a note, never exit)
+
+    PortInUseError (OSError)             bind_or_explain(): a failed bind with its diagnosis
+    └── PortPermissionError (PermissionError)  the EACCES case
+"""
 
 from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .free import FreeResult
+    from .model import Diagnosis
 
 
 class ExitStatus:
@@ -51,18 +77,77 @@ class MissingDependency(PortdoctorError, ImportError):
         self.package = package
 
 
-class NoSuchProcess(PortdoctorError):
-    """The process went away (or its pid was recycled) while we looked at it."""
-
-    def __init__(self, pid: int, msg: str | None = None) -> None:
-        super().__init__(msg or f"process {pid} no longer exists")
-        self.pid = pid
-
-
 class RegistryError(PortdoctorError):
     """The port registry (SQLite) is corrupt, locked or not writable."""
 
     exit_status = ExitStatus.USAGE
+
+
+class FreeRefused(RefusedError):
+    """``free`` refused to act on a port; ``result`` carries the reasons (exit 3)."""
+
+    def __init__(self, result: FreeResult) -> None:
+        super().__init__(f"refused to free {result.port}/{result.protocol}: " + "; ".join(result.refused))
+        self.result = result
+
+
+class NoFreePort(PortdoctorError):
+    """Every candidate port of the range is in use or unsafe."""
+
+    exit_status = ExitStatus.IN_USE
+
+
+class ReservationConflict(PortdoctorError):
+    """The name already has another port, or the port already belongs to another name."""
+
+    exit_status = ExitStatus.IN_USE
+
+
+class PortBusy(PortdoctorError):
+    """The port is in use and ``--on-busy`` said not to take it (exit 1)."""
+
+    exit_status = ExitStatus.IN_USE
+
+    def __init__(self, message: str, diagnosis: Diagnosis | None = None) -> None:
+        super().__init__(message)
+        self.diagnosis = diagnosis
+
+
+class CommandNotStarted(PortdoctorError):
+    """The command does not exist or cannot be executed (exit 127 or 126, like a shell)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.exit_status = status
+
+
+class DockerUnavailable(PortdoctorError):
+    """The engine could not be asked (not running, not reachable, no permission, too slow)."""
+
+
+class PortInUseError(OSError):
+    """A bind that failed with EADDRINUSE, EACCES or EADDRNOTAVAIL, and what portdoctor saw.
+
+    ``errno`` is the bind's errno; ``diagnosis`` is the :class:`~portdoctor.model.Diagnosis`
+    of the port (None when it could not be made); ``address`` is the address that was asked for.
+    """
+
+    def __init__(self, code: int, message: str, address: Any, diagnosis: Diagnosis | None) -> None:
+        super().__init__(code, message)
+        self.address = address
+        self.diagnosis = diagnosis
+
+
+class PortPermissionError(PortInUseError, PermissionError):
+    """The EACCES case: also a PermissionError, as Python raises for it."""
+
+
+def parse_protocol(protocol: str) -> str:
+    """``protocol`` if it is 'tcp' or 'udp', else UsageError (one validator for every command)."""
+    if protocol not in ("tcp", "udp"):
+        raise UsageError(f"invalid protocol {shown(protocol)}: expected 'tcp' or 'udp'")
+    return protocol
+
 
 
 # Default ports of the URL schemes people paste (http://localhost/ is port 80).

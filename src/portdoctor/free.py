@@ -15,8 +15,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .errors import PermissionProblem, RefusedError, UsageError, parse_port
-from .model import TCP, UDP
+from .errors import FreeRefused, PermissionProblem, UsageError, parse_port, parse_protocol
+from .model import TCP
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -205,14 +205,6 @@ class FreeResult:
         }
 
 
-class FreeRefused(RefusedError):
-    """``free`` refused to act on a port; ``result`` carries the reasons (exit 3)."""
-
-    def __init__(self, result: FreeResult) -> None:
-        super().__init__(f"refused to free {result.port}/{result.protocol}: " + "; ".join(result.refused))
-        self.result = result
-
-
 # --- planning --------------------------------------------------------------------------------
 
 
@@ -231,8 +223,7 @@ def plan(
     from .diagnose import why
 
     number = parse_port(port)
-    if protocol not in (TCP, UDP):
-        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    parse_protocol(protocol)
     d = diagnosis if diagnosis is not None else why(number, protocol)
     cause = d.cause
     details: dict[str, Any] = dict(cause.details) if cause else {}

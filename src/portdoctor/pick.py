@@ -16,7 +16,7 @@ from __future__ import annotations
 import random as _random
 from dataclasses import dataclass
 
-from .errors import ExitStatus, PortdoctorError, UsageError, parse_port, shown
+from .errors import NoFreePort, UsageError, parse_port, parse_protocol, shown
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,12 +34,6 @@ NEAR_RANGE = (1024, 65535)
 FREE = "free"  # a free port, no name
 RESERVED = "reserved"  # a free port, newly reserved for the name
 REUSED = "reused"  # the name's existing reservation
-
-
-class NoFreePort(PortdoctorError):
-    """Every candidate port of the range is in use or unsafe."""
-
-    exit_status = ExitStatus.IN_USE
 
 
 @dataclass(frozen=True)
@@ -176,8 +170,7 @@ def pick(
     Without a name, ports reserved for names are avoided; a registry that cannot be read is
     skipped with a note.
     """
-    if protocol not in ("tcp", "udp"):
-        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    parse_protocol(protocol)
     rng = _range(near, range)  # validates near and range before anything else
     if registry is None:
         from .registry import Registry

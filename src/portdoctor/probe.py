@@ -12,7 +12,7 @@ import _socket as socket  # the C module: the socket package's enums cost ~3 ms 
 import errno as _errno
 import sys
 
-from .errors import UsageError
+from .errors import UsageError, parse_protocol
 from .record import Record
 
 TYPE_CHECKING = False
@@ -97,8 +97,7 @@ def can_bind(
     """
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise UsageError(f"invalid port {port!r}: expected a number from 0 to 65535")
-    if protocol not in ("tcp", "udp"):
-        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    parse_protocol(protocol)
     family, address, scope = _address(host, ipv6)
     family_name = "ipv6" if family == socket.AF_INET6 else "ipv4"
     kind = socket.SOCK_STREAM if protocol == "tcp" else socket.SOCK_DGRAM

@@ -14,7 +14,13 @@ import re
 import time
 from dataclasses import dataclass
 
-from .errors import ExitStatus, PortdoctorError, RegistryError, UsageError, parse_port
+from .errors import (
+    RegistryError,
+    ReservationConflict,
+    UsageError,
+    parse_port,
+    parse_protocol,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -39,12 +45,6 @@ CREATE TABLE IF NOT EXISTS reservations (
     UNIQUE (port, protocol)
 )
 """
-
-
-class ReservationConflict(PortdoctorError):
-    """The name already has another port, or the port already belongs to another name."""
-
-    exit_status = ExitStatus.IN_USE
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,7 @@ def check_name(name: str) -> str:
 
 
 def _protocol(protocol: str) -> str:
-    if protocol not in ("tcp", "udp"):
-        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
-    return protocol
+    return parse_protocol(protocol)
 
 
 class Registry:

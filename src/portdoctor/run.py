@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 
-from .errors import ExitStatus, PortdoctorError, UsageError, parse_port
+from .errors import CommandNotStarted, NoFreePort, PortBusy, PortdoctorError, UsageError, parse_port
 from .record import Record
 
 TYPE_CHECKING = False
@@ -52,24 +52,6 @@ _SI_KERNEL = 0x80  # Linux si_code of a signal the kernel (the tty driver) gener
 # Exit statuses of a command that could not be started, as POSIX shells use them.
 NOT_EXECUTABLE = 126
 NOT_FOUND = 127
-
-
-class PortBusy(PortdoctorError):
-    """The port is in use and ``--on-busy`` said not to take it (exit 1)."""
-
-    exit_status = ExitStatus.IN_USE
-
-    def __init__(self, message: str, diagnosis: Diagnosis | None = None) -> None:
-        super().__init__(message)
-        self.diagnosis = diagnosis
-
-
-class CommandNotStarted(PortdoctorError):
-    """The command does not exist or cannot be executed (exit 127 or 126, like a shell)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.exit_status = status
 
 
 class Choice(Record):
@@ -211,7 +193,7 @@ def _summary(d: Diagnosis) -> str:
 
 
 def _next_port(port: int, protocol: str) -> int | None:
-    from .pick import NoFreePort, pick
+    from .pick import pick
 
     try:
         return pick(near=min(port + 1, 65535), protocol=protocol).port

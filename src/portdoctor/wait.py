@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import UsageError, parse_port
+from .errors import UsageError, parse_port, parse_protocol
 
 FREE = "free"
 LISTENING = "listening"
@@ -61,8 +61,7 @@ def wait(
     port = parse_port(port)
     if until not in STATES:
         raise UsageError(f"invalid state {until!r}: expected 'free', 'listening' or 'bindable'")
-    if protocol not in ("tcp", "udp"):
-        raise UsageError(f"invalid protocol {protocol!r}: expected 'tcp' or 'udp'")
+    parse_protocol(protocol)
     if not timeout >= 0:  # also rejects NaN
         raise UsageError(f"invalid timeout {timeout!r}: expected a number of seconds >= 0")
     if until == BINDABLE:

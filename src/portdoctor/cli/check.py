@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ExitStatus
 from .common import add_bind_options, add_json, port_arg
 
 TYPE_CHECKING = False
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{args.port}/{protocol}: cannot bind {host}:{args.port}: {failed.message}")
         else:
             print(f"{args.port}/{protocol}: {'in use' if in_use else 'free'}")
-    return 1 if in_use else 0
+    return ExitStatus.IN_USE if in_use else ExitStatus.OK
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+from ..errors import ExitStatus
 from .common import add_json
 
 TYPE_CHECKING = False
@@ -143,4 +144,4 @@ def run(args: argparse.Namespace) -> int:
             out.append("The text names no port: run 'portdoctor why PORT' with the port the server used.")
         print("\n".join(out))
     sys.stdout.flush()
-    return 1 if d is None or not d.free else 0
+    return ExitStatus.IN_USE if d is None or not d.free else ExitStatus.OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ExitStatus
 from .common import add_json, port_arg, seconds_arg
 
 TYPE_CHECKING = False
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     ask = _always if args.yes else (_ask if interactive else None)
     paint = Painter()
     results: list[FreeResult] = []
-    status = 0
+    status: int = ExitStatus.OK
     for port in dict.fromkeys(args.ports):
         try:
             r = free(
@@ -64,10 +65,10 @@ def run(args: argparse.Namespace) -> int:
             )
         except FreeRefused as exc:
             r = exc.result
-            status = 3
+            status = ExitStatus.REFUSED
         else:
             if not r.freed and not r.dry_run:
-                status = max(status, 1)
+                status = max(status, ExitStatus.IN_USE)
         results.append(r)
         if not args.json:
             out = sys.stderr if r.refused else sys.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ..errors import ExitStatus
 from .common import add_json
 
 TYPE_CHECKING = False
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     rows = listening(protocols, all_netns=args.all)
     if args.json:
         print_json([r.to_dict() for r in rows])
-        return 0
+        return ExitStatus.OK
     paint = Painter()
     # Privileges show every holder but those in another user namespace or protected processes.
     hidden_label = "(not visible: try sudo)" if os.geteuid() != 0 else "(not visible)"
@@ -55,4 +56,4 @@ def run(args: argparse.Namespace) -> int:
     print(table(out, ["PORT", "PROTO", "ADDRESS", "PID", "USER", "NAME", "PROJECT", "COMMAND"], paint))
     if args.all and any(r.socket.foreign_netns for r in rows):
         print(paint("* in another network namespace: does not conflict with yours", "dim"))
-    return 0
+    return ExitStatus.OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ExitStatus
 from .common import add_json, port_arg
 
 TYPE_CHECKING = False
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(f"portdoctor: {note}\n")
         if args.verbose:
             sys.stderr.write(f"portdoctor: {explain(result)}\n")
-    return 1 if result.reason == REUSED and result.in_use else 0
+    return ExitStatus.IN_USE if result.reason == REUSED and result.in_use else ExitStatus.OK
 
 
 def explain(result: object) -> str:

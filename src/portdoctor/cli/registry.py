@@ -6,6 +6,7 @@ cli/reserve.py, cli/release.py) are the same functions.
 
 from __future__ import annotations
 
+from ..errors import ExitStatus
 from .common import add_json, port_arg
 
 TYPE_CHECKING = False
@@ -77,10 +78,10 @@ def run_list(args: argparse.Namespace) -> int:
                 "reservations": [dict(r.to_dict(), in_use=(r.port, r.protocol) in busy) for r in rows],
             }
         )
-        return 0
+        return ExitStatus.OK
     if not rows:
         print(f"no reservations ({_escape(reg.path)})")
-        return 0
+        return ExitStatus.OK
     from ..render import Painter, ago, escape, table
 
     paint = Painter()
@@ -96,7 +97,7 @@ def run_list(args: argparse.Namespace) -> int:
         for r in rows
     ]
     print(table(cells, ["NAME", "PORT", "PROTO", "NOW", "USED", "RESERVED FROM"], paint))
-    return 0
+    return ExitStatus.OK
 
 
 def run_reserve(args: argparse.Namespace) -> int:
@@ -130,7 +131,7 @@ def run_reserve(args: argparse.Namespace) -> int:
         print(f"{_escape(r.name)}: {r.port}/{r.protocol} ({what})")
         for note in notes:
             sys.stderr.write(f"portdoctor: {note}\n")
-    return 0
+    return ExitStatus.OK
 
 
 def run_release(args: argparse.Namespace) -> int:
@@ -148,7 +149,7 @@ def run_release(args: argparse.Namespace) -> int:
         sys.stderr.write(f"portdoctor: no reservation named '{_escape(args.name)}'\n")
     else:
         print(f"{_escape(r.name)}: released {r.port}/{r.protocol}")
-    return 0 if r is not None else 1
+    return ExitStatus.OK if r is not None else ExitStatus.IN_USE
 
 
 def _escape(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ExitStatus
 from .common import add_json, port_arg, seconds_arg
 
 TYPE_CHECKING = False
@@ -96,4 +97,4 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.write(
                 f"portdoctor: {args.port}/{protocol} not {args.until} after {args.timeout:g} s\n"
             )
-    return 0 if reached else 1
+    return ExitStatus.OK if reached else ExitStatus.IN_USE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..errors import ExitStatus
 from .common import add_bind_options, add_json, port_arg
 
 TYPE_CHECKING = False
@@ -32,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
         print(diagnosis_text(d, Painter(), verbose=args.verbose))
     described = args.host is not None or args.ipv6 is not None or args.reuseaddr is not None
     if described and d.availability is not None and not d.availability.bindable:
-        return 1  # the bind the user described fails (an address not of this machine, EACCES...)
-    return 0 if d.free else 1
+        return ExitStatus.IN_USE  # the bind the user described fails (not an address here, EACCES...)
+    return ExitStatus.OK if d.free else ExitStatus.IN_USE
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().

@@ -23,6 +23,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from ..errors import DockerUnavailable
 from . import DOCKER_ENGINE_NAMES, DOCKER_PROXY_NAMES
 
 TYPE_CHECKING = False
@@ -35,10 +36,6 @@ TIMEOUT = 2.0  # seconds, per query: a healthy engine answers in milliseconds
 
 PROXY_NAMES = DOCKER_PROXY_NAMES
 ENGINE_NAMES = DOCKER_ENGINE_NAMES
-
-
-class DockerUnavailable(Exception):
-    """The engine could not be asked (not running, not reachable, no permission, too slow)."""
 
 
 @dataclass(frozen=True)
