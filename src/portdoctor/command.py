@@ -14,7 +14,7 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from .model import Account
@@ -108,11 +108,13 @@ def run_command(
     timeout: float,
     env: Mapping[str, str] | None = None,
     user: Account | None = None,
+    decode: Callable[[bytes], str] | None = None,
 ) -> CommandResult:
     """Run ``argv`` (its program already found by :func:`find_program`) with a timeout.
 
     ``env`` is added to portdoctor's own environment. ``user``: run as that account (needs root):
     its uid, gid and groups are set in the child, and HOME, USER and LOGNAME are theirs.
+    ``decode`` turns its output into text (default: UTF-8, undecodable bytes replaced).
     """
     import subprocess
 
@@ -132,9 +134,8 @@ def run_command(
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
             cwd="/",
+            creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),  # Windows: no console flash
             user=uid,
             group=gid,
             extra_groups=groups,
@@ -149,7 +150,12 @@ def run_command(
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         return CommandResult(None, error=f"no answer within {timeout:g}s")
-    return CommandResult(proc.returncode, stdout, stderr)
+    text = decode or _utf8
+    return CommandResult(proc.returncode, text(stdout), text(stderr))
+
+
+def _utf8(data: bytes) -> str:
+    return data.decode("utf-8", "replace")
 
 
 def _kill_group(proc: Any) -> None:

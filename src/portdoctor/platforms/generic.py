@@ -437,15 +437,11 @@ def terminate(pid: int, force: bool = False, *, timeout: float = 3.0) -> str:
             return "asked"
     except psutil.NoSuchProcess:
         return "gone"
-    import subprocess
+    from ..command import find_program, run_command
 
-    try:
-        done = subprocess.run(
-            ["taskkill", "/PID", str(pid)], capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "needs-force"
-    if done.returncode == 0:
+    exe = find_program("taskkill")
+    done = run_command([exe, "/PID", str(pid)], timeout=timeout) if exe else None
+    if done is not None and done.ok:
         return "asked"
     if not psutil.pid_exists(pid):
         return "gone"

@@ -34,13 +34,13 @@ def is_control_center(name: str, exe: str | None) -> bool:
 
 
 def _run(argv: Sequence[str]) -> str | None:
-    import subprocess
+    from ..command import find_program, run_command
 
-    try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+    exe = find_program(argv[0])
+    if exe is None:
         return None
-    return done.stdout if done.returncode == 0 else None
+    done = run_command([exe, *argv[1:]], timeout=TIMEOUT)
+    return done.stdout if done.ok else None
 
 
 # --- launchd --------------------------------------------------------------------------------

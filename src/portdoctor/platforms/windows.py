@@ -58,26 +58,17 @@ def parse_excluded_ranges(text: str) -> list[ExcludedRange]:
 
 
 def _run(argv: Sequence[str]) -> str | None:
-    """Run a command (no window, short timeout); its stdout, or None when it failed."""
-    import subprocess
+    """Run a Windows tool found on PATH (no window, short timeout); its stdout, or None."""
+    from ..command import find_program, run_command
 
-    kwargs: dict[str, object] = {}
-    flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)
-    if flags:
-        kwargs["creationflags"] = flags
-    try:
-        done = subprocess.run(
-            list(argv),
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-            **kwargs,  # type: ignore[call-overload]
-        )
-    except (OSError, subprocess.TimeoutExpired):
+    exe = find_program(argv[0])
+    if exe is None:
         return None
-    if done.returncode != 0:
-        return None
-    raw: bytes = done.stdout
+    done = run_command([exe, *argv[1:]], timeout=TIMEOUT, decode=_oem_text)
+    return done.stdout if done.ok else None
+
+
+def _oem_text(raw: bytes) -> str:
     # netsh and tasklist write in the console's OEM code page; digits are ASCII in all of them.
     for encoding in ("utf-8", "mbcs", "cp437"):
         try:
