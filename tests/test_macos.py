@@ -15,8 +15,8 @@ from portdoctor.causes import Context
 from portdoctor.causes import macos as mcause
 from portdoctor.find import Finding
 from portdoctor.model import Holder, Socket
+from portdoctor.parsers import macos as mac
 from portdoctor.platforms import generic
-from portdoctor.platforms import macos as mac
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "macos"
 

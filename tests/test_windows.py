@@ -15,7 +15,7 @@ from portdoctor.causes import Context
 from portdoctor.causes import windows as wcause
 from portdoctor.find import Finding
 from portdoctor.model import Holder, ProcessRef, Socket
-from portdoctor.platforms import windows as win
+from portdoctor.parsers import windows as win
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "windows"
 

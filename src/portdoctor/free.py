@@ -11,12 +11,12 @@ the *port* is free, not that a process exited; a port re-bound by a new process 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 from .errors import FreeRefused, PermissionProblem, UsageError, parse_port, parse_protocol
 from .model import TCP
+from .platforms import WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .model import Account, Diagnosis, Holder, ProcessRef, Stop
+    from .platforms.contract import Pinned
     from .probe import Availability
 
 DEFAULT_TIMEOUT = 5.0  # seconds to wait for the port after a graceful stop
@@ -31,9 +32,8 @@ GRACE = 1.0  # seconds the workers of a group get to follow their master before 
 SETTLE = 1.0  # seconds we watch a released port for a respawned listener
 POLL = 0.05  # seconds between two looks at the kernel's socket table
 COMMAND_TIMEOUT = 60.0  # at least this long for a manager's stop command (docker stop waits 10 s)
-_WINDOWS = sys.platform == "win32"
-TERM = "terminate" if _WINDOWS else "SIGTERM"
-KILL = "kill" if _WINDOWS else "SIGKILL"
+TERM = "terminate" if WINDOWS else "SIGTERM"
+KILL = "kill" if WINDOWS else "SIGKILL"
 
 
 @dataclass(frozen=True)
@@ -457,132 +457,41 @@ def _same_user(t: Target) -> bool:
 
 
 class _Pin:
-    """A target held still: a pidfd (Linux), a psutil.Process (generic back-end), or a checked pid."""
+    """A target held still by the back-end (``platform.pin``): signals reach only that process."""
 
-    def __init__(self, target: Target, fd: int | None = None, proc: Any = None) -> None:
+    def __init__(self, target: Target, held: Pinned) -> None:
         self.target = target
-        self.fd = fd
-        self.proc = proc
+        self.held = held
 
     def close(self) -> None:
-        if self.fd is not None:
-            try:
-                os.close(self.fd)
-            except OSError:  # pragma: no cover
-                pass
-            self.fd = None
-
-
-def _generic() -> bool:
-    from .platforms import current as platform
-
-    return getattr(platform, "NAME", "linux") != "linux" or platform.__name__.endswith(".generic")
-
-
-def _same_start(expected: float | None, seen: float | None) -> bool:
-    return expected is not None and seen is not None and abs(expected - seen) < 0.01
+        self.held.close()
 
 
 def pin(target: Target) -> tuple[_Pin | None, str | None]:
     """Hold ``target`` so a signal can only reach that process; (None, why) when it cannot be."""
     from .platforms import current as platform
+    from .platforms.common import RECYCLED
 
-    if _generic():
-        import psutil  # type: ignore[import-untyped, unused-ignore]
-
-        try:
-            proc = psutil.Process(target.pid)
-            created = proc.create_time()
-            if not _same_start(target.started, created):
-                return None, _recycled(target)
-            if proc.status() == psutil.STATUS_ZOMBIE:
-                return None, "already gone"
-        except psutil.NoSuchProcess:
-            return None, "already gone"
-        except psutil.AccessDenied:
-            return None, "permission denied"
-        return _Pin(target, proc=proc), None
-    fd: int | None = None
-    if hasattr(os, "pidfd_open"):
-        try:
-            fd = os.pidfd_open(target.pid)
-        except ProcessLookupError:
-            return None, "already gone"
-        except OSError:  # ENOSYS (kernel < 5.3), EPERM in some sandboxes: fall back to the checks
-            fd = None
-    # Checked *after* the pidfd is open: if the start time still matches, the pidfd is that process.
-    facts = platform.process(target.pid)
-    if facts is None:
-        _close(fd)
-        return None, "already gone"
-    if not _same_start(target.started, facts.started):
-        _close(fd)
-        return None, _recycled(target)
-    stat = getattr(platform, "read_stat", None)
-    st = stat(target.pid) if stat else None
-    if st is not None and st[1][:1] == [b"Z"]:
-        _close(fd)
-        return None, "already gone"
-    return _Pin(target, fd=fd), None
+    held, why = platform.pin(target.pid, target.started)
+    if held is None:
+        return None, _recycled(target) if why == RECYCLED else why
+    return _Pin(target, held), None
 
 
 def _recycled(t: Target) -> str:
     return f"not signalled: pid {t.pid} is now another process (its start time differs)"
 
 
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        os.close(fd)
-
-
 def _send(p: _Pin, kill: bool) -> str:
     """Signal a pinned target; the outcome as a step result."""
-    import signal
+    from .platforms.common import RECYCLED
 
-    if p.proc is not None:
-        import psutil  # type: ignore[import-untyped, unused-ignore]
-
-        try:
-            p.proc.kill() if kill else p.proc.terminate()
-        except psutil.NoSuchProcess:
-            return "already gone"
-        except psutil.AccessDenied:
-            return "permission denied"
-        return "sent"
-    sig = signal.SIGKILL if kill else signal.SIGTERM
-    try:
-        if p.fd is not None:
-            signal.pidfd_send_signal(p.fd, sig)
-        else:
-            again, why = pin(p.target)  # no pidfd: check the start time right before the signal
-            if again is None:
-                return why or "already gone"
-            os.kill(p.target.pid, sig)
-    except ProcessLookupError:
-        return "already gone"
-    except PermissionError:
-        return "permission denied"
-    return "sent"
+    said = p.held.signal(kill)
+    return _recycled(p.target) if said == RECYCLED else said
 
 
 def _alive(p: _Pin) -> bool:
-    if p.proc is not None:
-        import psutil  # type: ignore[import-untyped, unused-ignore]
-
-        try:
-            return bool(p.proc.is_running()) and p.proc.status() != psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return False
-    if p.fd is not None:
-        import select
-
-        readable, _, _ = select.select([p.fd], [], [], 0)
-        return not readable  # a pidfd becomes readable when its process exits
-    again, _ = pin(p.target)
-    if again is None:
-        return False
-    again.close()
-    return True
+    return p.held.alive()
 
 
 # --- executing -------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import _socket as socket  # the C module: the socket package's enums cost ~3 ms of start-up
 import errno as _errno
-import sys
 
 from .errors import UsageError, parse_protocol
+from .platforms import WINDOWS
 from .record import Record
 
 TYPE_CHECKING = False
@@ -23,7 +23,6 @@ IN_USE = "in-use"
 PERMISSION = "permission"
 ADDRESS_NOT_AVAILABLE = "address-not-available"
 
-_WINDOWS = sys.platform == "win32"
 
 # errno -> BindResult.error; the rest of OSErrors are reported with error=None.
 _ERRORS = {
@@ -33,7 +32,7 @@ _ERRORS = {
     _errno.EADDRNOTAVAIL: ADDRESS_NOT_AVAILABLE,
     _errno.EAFNOSUPPORT: ADDRESS_NOT_AVAILABLE,  # no IPv6 (or IPv4) on this machine
 }
-if _WINDOWS:  # pragma: no cover - Windows reports WSA codes in OSError.winerror
+if WINDOWS:  # pragma: no cover - Windows reports WSA codes in OSError.winerror
     _ERRORS.update(
         {
             10048: IN_USE,
@@ -106,7 +105,7 @@ def can_bind(
     except OSError as exc:
         return _failure(exc, address, family_name)
     try:
-        if reuseaddr and not _WINDOWS:
+        if reuseaddr and not WINDOWS:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
             # Dual-stack for the wildcard and IPv4-mapped addresses, like a typical server.
@@ -127,7 +126,7 @@ def can_bind(
 
 
 def _failure(exc: OSError, host: str, family: str) -> BindResult:
-    code = getattr(exc, "winerror", None) if _WINDOWS else None
+    code = getattr(exc, "winerror", None) if WINDOWS else None
     code = code or exc.errno
     error = _ERRORS.get(code) if code is not None else None
     message = exc.strerror or str(exc)

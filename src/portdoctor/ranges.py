@@ -13,8 +13,9 @@ forgets it (tests, long-running callers).
 
 from __future__ import annotations
 
-import sys
 from functools import cache
+
+from .platforms import LINUX, WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ BUILTIN_SERVICES: dict[int, str] = {
 }
 
 # Platform defaults when the kernel does not say (IANA's dynamic range).
-_DEFAULT_EPHEMERAL = {"darwin": (49152, 65535), "win32": (49152, 65535)}
+_IANA_EPHEMERAL = (49152, 65535)  # RFC 6335's dynamic ports: macOS's and Windows' default
 _LINUX_DEFAULT_EPHEMERAL = (32768, 60999)
 
 #: Hook for the platform back-end: a function returning extra reserved (first, last) port ranges,
@@ -110,7 +111,7 @@ def _read(path: str) -> str | None:
 @cache
 def ephemeral_range() -> tuple[int, int]:
     """The kernel's range of local ports for outgoing connections (first, last), inclusive."""
-    if sys.platform.startswith("linux"):
+    if LINUX:
         text = _read(f"{_PROC}/ip_local_port_range")
         if text:
             parts = text.split()
@@ -119,10 +120,7 @@ def ephemeral_range() -> tuple[int, int]:
                 if 0 < lo <= hi <= 65535:
                     return lo, hi
         return _LINUX_DEFAULT_EPHEMERAL
-    for prefix, value in _DEFAULT_EPHEMERAL.items():
-        if sys.platform.startswith(prefix):
-            return value
-    return 49152, 65535
+    return _IANA_EPHEMERAL  # macOS, Windows (and the fallback elsewhere)
 
 
 def parse_port_list(text: str) -> frozenset[int]:
@@ -146,7 +144,7 @@ def parse_port_list(text: str) -> frozenset[int]:
 def reserved_ports() -> frozenset[int]:
     """Ports the administrator reserved: ``ip_local_reserved_ports`` and :data:`extra_reserved`."""
     ports: set[int] = set()
-    if sys.platform.startswith("linux"):
+    if LINUX:
         ports.update(parse_port_list(_read(f"{_PROC}/ip_local_reserved_ports") or ""))
     if extra_reserved is not None:
         try:
@@ -160,7 +158,7 @@ def reserved_ports() -> frozenset[int]:
 @cache
 def unprivileged_port_start() -> int:
     """The first port an unprivileged process may bind (Linux ``ip_unprivileged_port_start``)."""
-    if sys.platform == "win32":
+    if WINDOWS:
         return 0  # Windows has no privileged ports
     text = _read(f"{_PROC}/ip_unprivileged_port_start")
     if text and text.strip().isdigit():

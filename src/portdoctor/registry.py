@@ -21,6 +21,7 @@ from .errors import (
     parse_port,
     parse_protocol,
 )
+from .platforms import MACOS, WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,11 +89,10 @@ def _user_data_dir() -> str:
         pass
     else:
         return str(platformdirs.user_data_dir("portdoctor", appauthor=False))
-    import sys
 
-    if sys.platform == "win32":
+    if WINDOWS:
         base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~\\AppData\\Local")
-    elif sys.platform == "darwin":
+    elif MACOS:
         base = os.path.expanduser("~/Library/Application Support")
     else:  # Linux and the BSDs: the XDG base directory
         base = os.environ.get("XDG_DATA_HOME", "").strip() or os.path.expanduser("~/.local/share")

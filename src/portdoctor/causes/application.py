@@ -7,9 +7,9 @@ properly; ``portdoctor free`` refuses it without --force.
 from __future__ import annotations
 
 import os
-import sys
 
 from ..model import Action, Cause, Holder
+from ..platforms import MACOS
 from .argv import program
 
 TYPE_CHECKING = False
@@ -135,7 +135,7 @@ def service_of(holder: Holder) -> str | None:
 
 def _stop_service(key: str, port: int, sudo: str) -> Action:
     label, unit, formula, native = SERVICES[key]
-    if sys.platform == "darwin" and formula:
+    if MACOS and formula:
         return Action(
             description=f"Or stop {label} if you do not need it (Homebrew service)",
             command=f"brew services stop {formula}",

@@ -9,7 +9,7 @@ cause. Detectors without a gate are always asked.
 
 from __future__ import annotations
 
-import sys
+from ..platforms import MACOS, WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 
 
 def _windows(ctx: Context) -> bool:
-    return sys.platform == "win32"
+    return WINDOWS
 
 
 def _macos(ctx: Context) -> bool:
-    return sys.platform == "darwin"
+    return MACOS
 
 
 def docker_evidence(ctx: Context) -> bool:

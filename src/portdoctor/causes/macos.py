@@ -1,14 +1,13 @@
 """macOS causes: the AirPlay Receiver (ControlCenter) on 5000/7000, Docker Desktop, launchd jobs.
 
-A no-op everywhere but macOS (one ``sys.platform`` test). :func:`detect_macos` holds the logic,
+A no-op everywhere but macOS (one ``platforms.MACOS`` test). :func:`detect_macos` holds the logic,
 with the launchd look-up passed in, so it runs on recorded facts anywhere.
 """
 
 from __future__ import annotations
 
-import sys
-
 from ..model import Action, Cause, Stop
+from ..platforms import MACOS
 from .actions import pick_action
 
 TYPE_CHECKING = False
@@ -16,13 +15,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..model import Holder
-    from ..platforms.macos import LaunchdJob
+    from ..parsers.macos import LaunchdJob
     from . import Context
 
 
 def detect(ctx: Context) -> Cause | None:
     """macOS only: see the module docstring."""
-    if sys.platform != "darwin":
+    if not MACOS:
         return None
     return detect_macos(ctx)  # pragma: no cover - macOS only
 
@@ -31,7 +30,7 @@ def detect_macos(
     ctx: Context, *, launchd_job: Callable[[int], LaunchdJob | None] | None = None
 ) -> Cause | None:
     """The macOS-specific cause of the situation in ``ctx``, or None."""
-    from ..platforms import macos as mac
+    from ..parsers import macos as mac
 
     holders = ctx.holders
     if not holders:
@@ -62,7 +61,7 @@ def detect_macos(
 
 def airplay_cause(port: int, h: Holder) -> Cause:
     """ControlCenter holds the port: the AirPlay Receiver (5000 and 7000 since Monterey)."""
-    from ..platforms import macos as mac
+    from ..parsers import macos as mac
 
     known = port in mac.AIRPLAY_PORTS
     summary = (
@@ -90,7 +89,7 @@ def airplay_cause(port: int, h: Holder) -> Cause:
 
 def launchd_cause(port: int, h: Holder, job: LaunchdJob, *, my_uid: int) -> Cause:
     """A launchd job holds the port: stop it through launchctl (or brew services), not by pid."""
-    from ..platforms import macos as mac
+    from ..parsers import macos as mac
 
     system = h.uid == 0
     domain = "system" if system else f"gui/{h.uid if h.uid is not None else my_uid}"

@@ -29,6 +29,7 @@ What it reports, and when:
 from __future__ import annotations
 
 from ..model import Action, Cause, Socket
+from ..platforms import LINUX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -221,6 +222,5 @@ def _where(probe: BindResult, port: int) -> str:
 
 
 def _linux() -> bool:
-    import sys
 
-    return sys.platform.startswith("linux")
+    return LINUX

@@ -12,9 +12,9 @@ and :func:`annotate` adds a note that freeing the port will not be enough.
 from __future__ import annotations
 
 import os
-import sys
 
 from ..model import Action, Cause
+from ..platforms import LINUX, WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def cap_eff(status_text: str) -> int | None:
 
 def can_bind_privileged() -> bool:
     """True when this process may bind ports below the unprivileged start (root or the capability)."""
-    if sys.platform == "win32":
+    if WINDOWS:
         return True
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return True
@@ -52,7 +52,7 @@ def can_bind_privileged() -> bool:
 
 def detect(ctx: Context) -> Cause | None:
     """Nothing holds the port, but the user may not bind it: it is below the unprivileged start."""
-    if sys.platform == "win32" or ctx.in_use:
+    if WINDOWS or ctx.in_use:
         return None
     from ..ranges import unprivileged_port_start
 
@@ -67,7 +67,7 @@ def detect(ctx: Context) -> Cause | None:
         return None
     evidence = [
         f"port {ctx.port} is below {start} (net.ipv4.ip_unprivileged_port_start)"
-        if sys.platform.startswith("linux")
+        if LINUX
         else f"port {ctx.port} is below {start}, the first unprivileged port",
         f"you run as uid {ctx.my_uid}, not root, without CAP_NET_BIND_SERVICE",
         "nothing listens on the port",
@@ -91,7 +91,7 @@ def detect(ctx: Context) -> Cause | None:
 
 def annotate(ctx: Context, cause: Cause | None) -> None:
     """When another cause won, note that the port also needs privileges once it is free."""
-    if cause is None or cause.kind == "privileged-port" or sys.platform == "win32":
+    if cause is None or cause.kind == "privileged-port" or WINDOWS:
         return
     from ..ranges import unprivileged_port_start
 
@@ -111,7 +111,7 @@ def _actions(ctx: Context, start: int) -> tuple[Action, ...]:
     suggestion = ctx.port + 8000 if ctx.port + 8000 < 65536 and ctx.port + 8000 >= start else None
     pick = f"Use a port from {start} up (e.g. {suggestion})" if suggestion else f"Use a port from {start} up"
     actions = [Action(description=pick, command="portdoctor pick", safe=True, kind="pick")]
-    if sys.platform.startswith("linux"):
+    if LINUX:
         actions.append(
             Action(
                 description=f"Or give the server's binary the capability to bind low ports{setcap_note}",

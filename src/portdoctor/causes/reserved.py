@@ -14,9 +14,8 @@ cause (``why`` still exits 0 when the bind works).
 
 from __future__ import annotations
 
-import sys
-
 from ..model import Action, Cause, Socket
+from ..platforms import LINUX, WINDOWS
 from ..record import Record
 
 TYPE_CHECKING = False
@@ -26,7 +25,6 @@ if TYPE_CHECKING:
 
 # States of a client connection that occupies its local port.
 _CONNECTION_STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK")
-_WINDOWS = sys.platform == "win32"
 
 
 class PortFacts(Record):
@@ -119,7 +117,7 @@ def detect(ctx: Context) -> Cause | None:
                 targets=pids,
             )
         )
-    if f.ephemeral and not f.reserved and sys.platform.startswith("linux"):
+    if f.ephemeral and not f.reserved and LINUX:
         actions.append(
             Action(
                 description=(
@@ -163,7 +161,7 @@ def annotate(ctx: Context, cause: Cause | None) -> None:
             f"Port {ctx.port} is in the ephemeral range {lo}-{hi}: once freed, an outgoing connection may "
             "take it at any moment."
         )
-    if f.reserved and _WINDOWS:
+    if f.reserved and WINDOWS:
         ctx.note(f"Port {ctx.port} is in an excluded port range: binding it fails with permission denied.")
 
 
@@ -201,7 +199,7 @@ def _summary(
             f"Nothing listens on port {port}, but a bind without SO_REUSEADDR fails now: "
             f"'portdoctor check {port} --json' lists the binds tried."
         )
-    if f.reserved and not _WINDOWS:
+    if f.reserved and not WINDOWS:
         extra = " Browsers refuse to load it (ERR_UNSAFE_PORT)." if f.browser_restricted else ""
         return (
             f"Port {port} is free and reserved for servers (net.ipv4.ip_local_reserved_ports): the kernel "
@@ -235,15 +233,15 @@ def _describe(ctx: Context, s: Socket) -> str:
 
 
 def _range_source() -> str:
-    if sys.platform.startswith("linux"):
+    if LINUX:
         return "net.ipv4.ip_local_port_range"
-    if _WINDOWS:
+    if WINDOWS:
         return "netsh int ipv4 show dynamicport tcp"
     return "the system's dynamic port range"
 
 
 def _reserved_source() -> str:
-    if _WINDOWS:
+    if WINDOWS:
         return "in an excluded port range (netsh int ipv4 show excludedportrange protocol=tcp)"
     return "listed in net.ipv4.ip_local_reserved_ports"
 

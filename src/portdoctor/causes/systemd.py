@@ -182,9 +182,9 @@ def _cause(
     if user:
         argv.append("--user")
         if uid is not None and uid != ctx.my_uid:
-            from ..platforms.linux import username
+            from ..platforms import current as platform
 
-            argv.append(f"--machine={username(uid) or uid}@")
+            argv.append(f"--machine={platform.username(uid) or uid}@")
     stop_argv = [*argv, "stop", *units] if units else []
     sudo = "sudo " if not user and ctx.my_uid != 0 else ""
     scope = "user unit" if user else "system unit"

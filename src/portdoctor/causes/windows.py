@@ -1,14 +1,13 @@
 """Windows causes: excluded port ranges, services, System (http.sys), Docker Desktop, WSL2 relay.
 
-A no-op everywhere but Windows (one ``sys.platform`` test). :func:`detect_windows` holds the
+A no-op everywhere but Windows (one ``platforms.WINDOWS`` test). :func:`detect_windows` holds the
 logic, with the platform look-ups passed in, so it runs on recorded facts anywhere.
 """
 
 from __future__ import annotations
 
-import sys
-
 from ..model import Action, Cause, Stop
+from ..platforms import WINDOWS
 from .actions import pick_action
 
 TYPE_CHECKING = False
@@ -16,13 +15,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..model import Holder
-    from ..platforms.windows import ExcludedRange
+    from ..parsers.windows import ExcludedRange
     from . import Context
 
 
 def detect(ctx: Context) -> Cause | None:
     """Windows only: see the module docstring."""
-    if sys.platform != "win32":
+    if not WINDOWS:
         return None
     return detect_windows(ctx)  # pragma: no cover - Windows only
 
@@ -34,7 +33,7 @@ def detect_windows(
     services: Callable[[int], list[str]] | None = None,
 ) -> Cause | None:
     """The Windows-specific cause of the situation in ``ctx``, or None."""
-    from ..platforms import windows as win
+    from ..parsers import windows as win
 
     holders = ctx.holders
     if not ctx.in_use:

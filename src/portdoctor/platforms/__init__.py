@@ -1,18 +1,13 @@
-"""One back-end per platform, same functions, chosen once at import.
+"""One back-end per platform, same functions (``contract.Backend``), chosen once.
 
-Every back-end module exposes:
+- ``linux.py``: NETLINK_SOCK_DIAG and /proc, no dependency;
+- ``generic.py``: psutil, for macOS, Windows and the BSDs (and Linux with
+  ``PORTDOCTOR_BACKEND=generic``, which the tests use to run it here).
 
-- ``sockets(port, protocols) -> list[Socket]``: sockets whose local port is ``port`` (every
-  port when None), with their state, owner uid and inode; holders may be empty.
-- ``attach_holders(sockets) -> tuple[list[Socket], list[Hidden], set[int]]``: the same sockets
-  with the pids of every process holding them; the sockets whose holders we could not see;
-  the pids whose file descriptors we could not read.
-- ``process(pid) -> ProcessFacts | None``: raw facts about one process, None if it is gone.
-- ``environ(pid) -> dict[str, str] | None``: its environment, if readable.
-- ``cgroup(pid) -> str | None``: its cgroup path (Linux), else None.
-- ``children(pid) -> list[int]``: its direct children.
-- ``all_pids() -> list[int]``: every process id.
-- ``NAME``: "linux", "macos", "windows" or "bsd".
+The platform flags are defined here and nowhere else: code outside ``platforms/`` asks
+``platforms.LINUX`` / ``MACOS`` / ``WINDOWS``, never ``sys.platform``. The back-end itself
+(``platforms.current``) is imported on first use, so a module that only needs a flag does not
+pay for it (nor, on macOS or Windows without psutil, fail for it).
 """
 
 from __future__ import annotations
@@ -20,12 +15,32 @@ from __future__ import annotations
 import os
 import sys
 
-# PORTDOCTOR_BACKEND=generic forces the psutil back-end (to test it on Linux).
-if sys.platform.startswith("linux") and os.environ.get("PORTDOCTOR_BACKEND") != "generic":
-    from . import linux as current
-else:  # pragma: no cover - exercised on macOS/Windows
-    try:
-        from . import generic as current  # type: ignore[no-redef, attr-defined, unused-ignore]
+LINUX = sys.platform.startswith("linux")
+MACOS = sys.platform == "darwin"
+WINDOWS = sys.platform == "win32"
+BSD = "bsd" in sys.platform or sys.platform.startswith("dragonfly")
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from . import generic, linux
+    from .contract import Backend
+
+    current: Backend
+    # mypy checks that each back-end module implements the contract:
+    _linux: Backend = linux
+    _generic: Backend = generic
+
+
+def _choose() -> object:
+    # PORTDOCTOR_BACKEND=generic forces the psutil back-end (to test it on Linux).
+    if LINUX and os.environ.get("PORTDOCTOR_BACKEND") != "generic":
+        from . import linux
+
+        return linux
+    try:  # pragma: no cover - exercised on macOS/Windows, and on Linux by the generic tests
+        from . import generic
+
+        return generic
     except ModuleNotFoundError as exc:
         # psutil is optional (the Linux back-end and the single-file build do without it).
         if exc.name != "psutil":
@@ -34,4 +49,13 @@ else:  # pragma: no cover - exercised on macOS/Windows
 
         raise MissingDependency("psutil", "the psutil back-end (every platform but Linux)") from None
 
-__all__ = ["current"]
+
+def __getattr__(name: str) -> object:
+    if name == "current":
+        backend = _choose()
+        globals()["current"] = backend
+        return backend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["BSD", "LINUX", "MACOS", "WINDOWS", "current"]

@@ -65,3 +65,14 @@ def posix_username(uid: int | None) -> str | None:
         except KeyError:
             _USERS[uid] = None
     return _USERS[uid]
+
+
+# What pin() says when it cannot hold a process (free.py words the step result from these).
+GONE = "already gone"
+DENIED = "permission denied"
+RECYCLED = "recycled"
+
+
+def same_start(expected: float | None, seen: float | None) -> bool:
+    """True when two start times are the same process's (a pid alone is recycled)."""
+    return expected is not None and seen is not None and abs(expected - seen) < 0.01

@@ -25,11 +25,12 @@ import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from ..invocation import sudo_command
 from ..model import LISTEN, TCP, UDP, UNCONN, Hidden, Socket
-from .common import ProcessFacts, posix_username
+from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from typing import Any
 
 
 def _platform_name() -> str:
@@ -195,7 +196,7 @@ def _add_unseen(
     listening_only: bool,
 ) -> None:
     """macOS without root: add the sockets ``netstat -an`` lists that our processes do not hold."""
-    from . import macos
+    from ..parsers import macos
 
     for protocol in protocols:
         for row in macos.netstat_sockets(protocol):
@@ -374,7 +375,53 @@ def all_pids() -> list[int]:
     return list(psutil.pids())
 
 
-# --- stopping a process (for free.py) -------------------------------------------------------
+# --- holding a process still, and signalling it (for free.py) --------------------------------
+
+
+class Pinned:
+    """A process held still by psutil (which checks its create time before each signal)."""
+
+    def __init__(self, proc: Any) -> None:
+        self.proc = proc
+        self.pid: int = proc.pid
+
+    def signal(self, kill: bool = False) -> str:
+        """Terminate (kill with ``kill``) it: "sent", GONE or DENIED."""
+        try:
+            self.proc.kill() if kill else self.proc.terminate()
+        except psutil.NoSuchProcess:
+            return GONE
+        except psutil.AccessDenied:
+            return DENIED
+        return "sent"
+
+    def alive(self) -> bool:
+        """True while the process has not exited (a zombie has)."""
+        try:
+            return bool(self.proc.is_running()) and self.proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def pin(pid: int, started: float | None) -> tuple[Pinned | None, str | None]:
+    """Hold the process ``pid`` that started at ``started``; (None, GONE/RECYCLED/DENIED) when it cannot."""
+    try:
+        proc = psutil.Process(pid)
+        if not same_start(started, proc.create_time()):
+            return None, RECYCLED
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None, GONE
+    except psutil.NoSuchProcess:
+        return None, GONE
+    except psutil.AccessDenied:
+        return None, DENIED
+    return Pinned(proc), None
+
+
+# --- stopping a process -----------------------------------------------------------------------
 
 # Windows processes that must never be stopped: the kernel, its idle loop, and the session
 # managers whose death blue-screens the machine.
@@ -407,7 +454,7 @@ def refusal(pid: int) -> str | None:
     if WINDOWS:
         if facts.name.lower() in WINDOWS_CRITICAL:
             return f"{facts.name} (pid {pid}) is a critical Windows process"
-        from . import windows
+        from ..parsers import windows
 
         services = windows.services_for_pid(pid)
         if services:
@@ -449,7 +496,7 @@ def terminate(pid: int, force: bool = False, *, timeout: float = 3.0) -> str:
 
 
 def _windows_excluded() -> Iterable[tuple[int, int]]:
-    from . import windows
+    from ..parsers import windows
 
     return windows.excluded_port_ranges()
 

@@ -20,7 +20,7 @@ import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
 from ..untrusted import MAX_CMDLINE, MAX_FIELDS, nul_fields, read_proc
-from .common import ProcessFacts, posix_username
+from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -739,3 +739,78 @@ def start_time(pid: int) -> float | None:
     """When ``pid`` started, in seconds since the epoch (with the pid, a process's identity)."""
     ticks = start_ticks(pid)
     return None if ticks is None else _boot_time() + ticks / _clk_tck()
+
+
+# --- holding a process still, and signalling it (for free.py) --------------------------------
+
+
+class Pinned:
+    """A process held still, so that a signal can only reach it: a pidfd (Linux >= 5.3), else
+    its pid and start time, checked again right before each signal."""
+
+    def __init__(self, pid: int, started: float | None, fd: int | None) -> None:
+        self.pid = pid
+        self.started = started
+        self.fd = fd
+
+    def signal(self, kill: bool = False) -> str:
+        """SIGTERM (SIGKILL with ``kill``) it: "sent", GONE, DENIED or RECYCLED."""
+        import signal
+
+        sig = signal.SIGKILL if kill else signal.SIGTERM
+        try:
+            if self.fd is not None:
+                signal.pidfd_send_signal(self.fd, sig)
+            else:
+                again, why = pin(self.pid, self.started)
+                if again is None:
+                    return why or GONE
+                os.kill(self.pid, sig)
+        except ProcessLookupError:
+            return GONE
+        except PermissionError:
+            return DENIED
+        return "sent"
+
+    def alive(self) -> bool:
+        """True while the process has not exited (a zombie has)."""
+        if self.fd is not None:
+            import select
+
+            readable, _, _ = select.select([self.fd], [], [], 0)
+            return not readable  # a pidfd becomes readable when its process exits
+        again, _ = pin(self.pid, self.started)
+        if again is None:
+            return False
+        again.close()
+        return True
+
+    def close(self) -> None:
+        """Let it go (closes the pidfd)."""
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:  # pragma: no cover
+                pass
+            self.fd = None
+
+
+def pin(pid: int, started: float | None) -> tuple[Pinned | None, str | None]:
+    """Hold the process ``pid`` that started at ``started``; (None, GONE/RECYCLED) when it cannot."""
+    fd: int | None = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return None, GONE
+        except OSError:  # ENOSYS (kernel < 5.3), EPERM in some sandboxes: fall back to the checks
+            fd = None
+    # Checked *after* the pidfd is open: if the start time still matches, the pidfd is that process.
+    st = read_stat(pid)
+    seen = None if st is None else _boot_time() + int(st[1][19]) / _clk_tck()
+    why = GONE if st is None or st[1][:1] == [b"Z"] else None if same_start(started, seen) else RECYCLED
+    if why is not None:
+        if fd is not None:
+            os.close(fd)
+        return None, why
+    return Pinned(pid, started, fd), None

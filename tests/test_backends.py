@@ -1,0 +1,113 @@
+"""The back-end contract (platforms/contract.py), run on every back-end available here.
+
+Like psutil's test_contracts.py: each back-end goes through the same calls against the same real
+processes and sockets, so that one cannot drift from the interface or from the other.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+import time
+from types import ModuleType
+
+import pytest
+
+from infra import wait_until
+from portdoctor.model import Hidden, Socket
+from portdoctor.platforms import contract, linux
+from portdoctor.platforms.common import GONE, RECYCLED, ProcessFacts
+from servers import Servers
+
+
+def _backends() -> list[ModuleType]:
+    found = [linux]
+    try:
+        from portdoctor.platforms import generic
+    except ImportError:  # psutil is optional on Linux
+        return found
+    return [*found, generic]
+
+
+BACKENDS = _backends()
+IDS = [b.NAME if b is linux else "generic" for b in BACKENDS]
+CONTRACT = [
+    name
+    for name, member in vars(contract.Backend).items()
+    if callable(member) and not name.startswith("_")
+]
+
+
+def test_the_contract_names_what_callers_use() -> None:
+    assert {"sockets", "attach_holders", "process", "environ", "pin"} <= set(CONTRACT)
+    assert len(BACKENDS) == 2, "psutil is installed in the test venv: both back-ends must be checked"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=IDS)
+def test_every_function_of_the_contract_with_its_parameters(backend: ModuleType) -> None:
+    assert isinstance(backend.NAME, str) and backend.NAME in ("linux", "macos", "windows", "bsd")
+    for name in CONTRACT:
+        fn = getattr(backend, name, None)
+        assert callable(fn), f"{backend.__name__} lacks {name}()"
+        want = [p for p in inspect.signature(getattr(contract.Backend, name)).parameters if p != "self"]
+        have = list(inspect.signature(fn).parameters)
+        assert have == want, f"{backend.__name__}.{name}{have} != contract {want}"
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=IDS)
+def test_sockets_and_holders_of_a_real_listener(backend: ModuleType, servers: Servers) -> None:
+    srv = servers.tcp()  # type: ignore[attr-defined]
+    found = backend.sockets(srv.port, ("tcp",))
+    assert found and all(isinstance(s, Socket) for s in found)
+    listeners = [s for s in found if s.listening and s.port == srv.port]
+    assert listeners, found
+    attached, hidden, denied = backend.attach_holders(listeners)
+    assert all(isinstance(h, Hidden) for h in hidden) and isinstance(denied, set)
+    assert any(srv.pid in s.holders for s in attached), attached
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=IDS)
+def test_process_facts(backend: ModuleType) -> None:
+    me = os.getpid()
+    facts = backend.process(me)
+    assert isinstance(facts, ProcessFacts)
+    assert facts.pid == me and facts.ppid == os.getppid()
+    assert isinstance(facts.cmdline, tuple) and facts.cmdline
+    assert facts.uid == os.geteuid() and facts.user == backend.username(os.geteuid())
+    assert facts.started is not None and abs(facts.started - backend.start_time(me)) < 0.01
+    assert facts.started <= time.time()
+    assert me in backend.all_pids()
+    assert backend.cgroup(me) is None or isinstance(backend.cgroup(me), str)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], env={**os.environ, "PD_CONTRACT": "yes"}
+    )
+    try:
+        assert child.pid in backend.children(me)
+        # (right after fork, before exec, the child still shows our environment)
+        wait_until(lambda: (backend.environ(child.pid) or {}).get("PD_CONTRACT") == "yes", timeout=10)
+    finally:
+        child.kill()
+        child.wait()
+    assert backend.process(child.pid) is None  # reaped: gone
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=IDS)
+def test_pin_signal_alive(backend: ModuleType) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        started = backend.start_time(child.pid)
+        held, why = backend.pin(child.pid, started)
+        assert held is not None and why is None and held.pid == child.pid
+        assert held.alive()
+        assert backend.pin(child.pid, (started or 0) - 5) == (None, RECYCLED)  # another start time
+        assert held.signal(False) == "sent"
+        assert child.wait(timeout=30) != 0
+        assert not held.alive()
+        held.close()
+        assert backend.pin(child.pid, started) == (None, GONE)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
