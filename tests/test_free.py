@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 
@@ -222,10 +221,10 @@ def test_recycled_pid_is_never_signalled(servers: Servers) -> None:
     target = p.targets[0]
     assert target.pid == proc.pid and target.started is not None
     # The same pid with another start time: what a recycled pid looks like to the plan.
-    wrong = replace(target, started=target.started - 12.5)
+    wrong = target.replace(started=target.started - 12.5)
     pinned, why = pin(wrong)
     assert pinned is None and why is not None and "start time differs" in why
-    result = execute(replace(p, targets=(wrong,)), timeout=0.5)
+    result = execute(p.replace(targets=(wrong,)), timeout=0.5)
     assert not result.freed
     assert result.steps[0].action == "SIGTERM" and "start time differs" in result.steps[0].result
     assert alive(proc.pid) and listening(port)
@@ -317,7 +316,7 @@ def test_pid_1_is_refused() -> None:
     from portdoctor.errors import RefusedError
 
     with pytest.raises(RefusedError):
-        execute(replace(p, refused=tuple(reasons)))
+        execute(p.replace(refused=tuple(reasons)))
 
 
 def test_bad_input_exit_2() -> None:

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
+
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -59,8 +60,7 @@ _MAX_VIEWS = 4 * 4096  # characters of a long line matched in all (in windows ar
 _NEIGHBOURS = 40  # lines either side of the error line searched for a port or the protocol
 
 
-@dataclass(frozen=True)
-class BindError:
+class BindError(Record):
     """A failed bind found in a runtime's output."""
 
     port: int | None
@@ -90,8 +90,7 @@ class BindError:
         }
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(Record):
     """One known error message: a pattern, the runtime that prints it, the kind of failure.
 
     Named groups: ``target`` (an address token, split by :func:`_split_target`), ``port``,
@@ -854,8 +853,7 @@ def _address(value: str | None) -> str | None:
     return value or None
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(Record):
     port: int | None = None
     address: str | None = None
     path: str | None = None
@@ -898,8 +896,7 @@ def _split_target(token: str) -> _Target:
     return _Target(protocol=protocol)
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(Record):
     rule_index: int
     line_index: int
     line: str
@@ -1243,8 +1240,7 @@ def scan(lines: Iterable[str]) -> BindError | None:
     return scanner.result()
 
 
-@dataclass(frozen=True)
-class Explanation:
+class Explanation(Record):
     """A bind error, what it means, and the diagnosis of its port as it is now."""
 
     error: BindError

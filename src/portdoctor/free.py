@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
 
 from .errors import FreeRefused, PermissionProblem, UsageError, parse_port, parse_protocol
 from .model import TCP
 from .platforms import WINDOWS
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from .model import Account, Diagnosis, Holder, ProcessRef, Stop
@@ -36,8 +36,7 @@ TERM = "terminate" if WINDOWS else "SIGTERM"
 KILL = "kill" if WINDOWS else "SIGKILL"
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Record):
     """A process to signal, identified by its pid *and* its start time (a pid alone is recycled)."""
 
     pid: int
@@ -47,8 +46,9 @@ class Target:
     uid: int | None = None
     user: str | None = None
     follower: bool = False  # a forked worker: signalled only if still alive after its master
-    inodes: tuple[int, ...] = field(default=(), compare=False)  # its sockets on the port (listening or not)
-    parents: tuple[ProcessRef, ...] = field(default=(), compare=False, repr=False)  # parent first
+    inodes: tuple[int, ...] = ()  # its sockets on the port (listening or not)
+    parents: tuple[ProcessRef, ...] = ()  # parent first
+    _unhashed = ("inodes", "parents")
 
     @property
     def label(self) -> str:
@@ -77,8 +77,7 @@ class Target:
         return cls(h.pid, h.name, h.started, h.cmdline, h.uid, h.user, follower, h.inodes, h.parents)
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Record):
     """One thing ``free`` did (or, in a dry run, would do), its outcome and how long it took."""
 
     action: str  # "run", "SIGTERM", "SIGKILL", "terminate", "kill", "wait", "verify"
@@ -98,8 +97,7 @@ class Step:
         }
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
     """What ``free`` will do for one port, decided from the diagnosis before anything is touched."""
 
     port: int
@@ -109,7 +107,7 @@ class Plan:
     summary: str | None = None  # the cause's summary
     manager: str | None = None
     command: tuple[str, ...] = ()  # the manager's stop command (its program found on our PATH)
-    env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    env: Mapping[str, str] = {}  # a frozen record: never mutated
     run_as: Account | None = None  # run the command as this user (another user's manager, --force)
     confirm: tuple[str, ...] = ()  # run first: its output must name one of ``confirm_pids``
     confirm_pids: tuple[int, ...] = ()
@@ -162,8 +160,7 @@ class Plan:
         }
 
 
-@dataclass(frozen=True)
-class FreeResult:
+class FreeResult(Record):
     """What happened to one port: freed or not, every step, and who holds it now."""
 
     port: int
@@ -171,12 +168,12 @@ class FreeResult:
     freed: bool
     steps: tuple[Step, ...] = ()
     cause: str | None = None
-    respawned_by: dict[str, Any] | None = field(default=None, compare=False, hash=False)
+    respawned_by: dict[str, Any] | None = None
     holders_after: tuple[Target, ...] = ()
     refused: tuple[str, ...] = ()
     dry_run: bool = False
     summary: str = ""
-    availability: Availability | None = field(default=None, compare=False, hash=False)
+    availability: Availability | None = None
     watched: float | None = None  # seconds the port was watched for a respawn; None: not watched
     respawn_risk: str | None = None  # what in the holder's chain could restart it (why we watched)
 

@@ -14,9 +14,9 @@ random point when there is no name, and wraps around.
 from __future__ import annotations
 
 import random as _random
-from dataclasses import dataclass
 
 from .errors import NoFreePort, UsageError, parse_port, parse_protocol, shown
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -36,8 +36,7 @@ RESERVED = "reserved"  # a free port, newly reserved for the name
 REUSED = "reused"  # the name's existing reservation
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(Record):
     """The port chosen, and why."""
 
     port: int

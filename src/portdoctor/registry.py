@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
 
 from .errors import (
     RegistryError,
@@ -22,6 +21,7 @@ from .errors import (
     parse_protocol,
 )
 from .platforms import MACOS, WINDOWS
+from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ CREATE TABLE IF NOT EXISTS reservations (
 """
 
 
-@dataclass(frozen=True)
-class Reservation:
+class Reservation(Record):
     """A port remembered for a name."""
 
     name: str
@@ -378,6 +377,4 @@ def _reservation(row: tuple[Any, ...]) -> Reservation:
 
 
 def _replace(r: Reservation, **changes: Any) -> Reservation:
-    from dataclasses import replace
-
-    return replace(r, **changes)
+    return r.replace(**changes)

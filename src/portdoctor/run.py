@@ -450,12 +450,10 @@ def bind_failure(
         target = next((p for p in _ports_in(argv) if busy(p, protocol)), port)
     if target is None:
         return error, None
-    import dataclasses
-
     from .diagnose import why
 
     try:
-        return dataclasses.replace(error, port=target), why(target, protocol, command=tuple(argv))
+        return error.replace(port=target), why(target, protocol, command=tuple(argv))
     except PortdoctorError:
         return error, None
 

@@ -21,9 +21,9 @@ import json
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 
 from ..errors import DockerUnavailable
+from ..record import Record
 from . import DOCKER_ENGINE_NAMES, DOCKER_PROXY_NAMES
 
 TYPE_CHECKING = False
@@ -38,8 +38,7 @@ PROXY_NAMES = DOCKER_PROXY_NAMES
 ENGINE_NAMES = DOCKER_ENGINE_NAMES
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(Record):
     """Where the engine listens, and what told us so."""
 
     url: str  # unix:///var/run/docker.sock, tcp://host:2375, ssh://..., npipe://...
@@ -52,8 +51,7 @@ class Endpoint:
         return self.url.startswith("unix://") or (self.url.startswith("tcp://") and not self.tls)
 
 
-@dataclass(frozen=True)
-class ProxyArgs:
+class ProxyArgs(Record):
     """What docker-proxy's command line says it forwards."""
 
     protocol: str
@@ -63,15 +61,14 @@ class ProxyArgs:
     container_port: int
 
 
-@dataclass
-class Container:
+class Container(Record):
     """A running container, with the host ports it publishes."""
 
     id: str
     name: str
     image: str
-    ports: list[dict[str, Any]] = field(default_factory=list)  # host_ip, host_port, container_port, protocol
-    labels: dict[str, str] = field(default_factory=dict)
+    ports: Sequence[dict[str, Any]] = ()  # host_ip, host_port, container_port, protocol
+    labels: Mapping[str, str] = {}  # a frozen record: never mutated
     restart_policy: str | None = None  # "no", "always", "unless-stopped", "on-failure"; None: not known
 
     def publishes(self, port: int, protocol: str = "tcp") -> bool:

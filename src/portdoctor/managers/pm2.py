@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+
+from ..record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,18 +31,17 @@ TIMEOUT = 3.0  # seconds for an answer from the daemon
 _TITLE = re.compile(r"^PM2 v[\w.\-]+: God(?: Daemon(?: \((?P<home>.*)\))?)?\s*$")
 
 
-@dataclass
-class App:
+class App(Record):
     """One PM2 app (all the instances that share a name and an exec mode)."""
 
     name: str
     pm_id: int | None  # the first instance's id
     mode: str  # "cluster" or "fork"
     instances: int
-    pids: list[int] = field(default_factory=list)
-    pm_ids: list[int] = field(default_factory=list)
+    pids: tuple[int, ...] = ()
+    pm_ids: tuple[int, ...] = ()
     port_env: str | None = None  # env PORT
-    args: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()
     autorestart: bool = True
     status: str | None = None
 
@@ -128,12 +128,12 @@ def group(entries: Sequence[tuple[int, Mapping[str, Any]]]) -> list[App]:
         name, pm_id, mode, extra = _entry_fields(entry)
         app = apps.get((name, mode))
         if app is None:
-            app = apps[(name, mode)] = App(name=name, pm_id=pm_id, mode=mode, instances=0, **extra)
-        app.instances += 1
-        if pid > 0:
-            app.pids.append(pid)
-        if pm_id is not None:
-            app.pm_ids.append(pm_id)
+            app = App(name=name, pm_id=pm_id, mode=mode, instances=0, **extra)
+        apps[(name, mode)] = app.replace(
+            instances=app.instances + 1,
+            pids=app.pids + ((pid,) if pid > 0 else ()),
+            pm_ids=app.pm_ids + ((pm_id,) if pm_id is not None else ()),
+        )
     return list(apps.values())
 
 

@@ -6,7 +6,7 @@ Every answer that comes from a command's output has a pure ``parse_*`` function 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,8 +46,7 @@ def _run(argv: Sequence[str]) -> str | None:
 # --- launchd --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LaunchdJob:
+class LaunchdJob(Record):
     """One row of ``launchctl list``: a job's label, its pid when running, its last exit status."""
 
     label: str
@@ -96,8 +95,7 @@ def homebrew_formula(label: str) -> str | None:
 # --- sockets without owners (netstat) -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NetstatRow:
+class NetstatRow(Record):
     """One socket from ``netstat -an`` (no owner: netstat shows every socket to everyone)."""
 
     protocol: str
@@ -171,8 +169,7 @@ def netstat_sockets(protocol: str) -> list[NetstatRow]:
 # --- lsof (what users paste; used by the tests to replay real situations) -----------------
 
 
-@dataclass(frozen=True)
-class LsofRow:
+class LsofRow(Record):
     """One line of ``lsof -iTCP -sTCP:LISTEN -n -P``."""
 
     command: str  # truncated to 9 characters by lsof

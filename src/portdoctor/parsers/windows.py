@@ -8,8 +8,9 @@ with a short timeout and returns an empty answer when it cannot.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from ..record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,8 +28,7 @@ WSL_RELAY = frozenset(("wslrelay.exe",))
 SYSTEM_PID = 4
 
 
-@dataclass(frozen=True)
-class ExcludedRange:
+class ExcludedRange(Record):
     """One excluded port range: first and last port, and whether an administrator added it."""
 
     first: int
@@ -105,8 +105,7 @@ def excluded_range_of(port: int, ranges: Sequence[ExcludedRange]) -> ExcludedRan
     return None
 
 
-@dataclass(frozen=True)
-class NetstatRow:
+class NetstatRow(Record):
     """One line of ``netstat -ano``."""
 
     protocol: str  # "tcp" or "udp"
