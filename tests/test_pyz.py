@@ -102,6 +102,10 @@ def test_root_finds_and_frees_a_real_server(pyz: Path, servers: Servers, python:
     assert why.returncode == 1, why.stderr
     assert srv.pid in holder_pids(why.stdout)
     assert not why.stderr
+    # Its next steps name the file (no `portdoctor` command exists where only the file is).
+    steps = [a["command"] for a in json.loads(why.stdout)["actions"] if a["command"]]
+    own = [c for c in steps if "portdoctor" in c]
+    assert own and all(str(pyz) in c for c in own), steps
 
     freed = run([python, "-S", str(pyz), "free", str(srv.port)])
     assert freed.returncode == 0, freed.stdout + freed.stderr

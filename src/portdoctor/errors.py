@@ -38,6 +38,7 @@ class ExitStatus:
     REFUSED = 3  # portdoctor refused to act (pid 1, its own ancestor, another user's process...)
     PERMISSION = 4  # the answer needs a privilege we do not have (say what would help)
     INTERRUPTED = 130
+    BROKEN_PIPE = 141  # the reader of the output went away (128 + SIGPIPE, as a shell says)
 
 
 class PortdoctorError(Exception):

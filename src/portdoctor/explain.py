@@ -74,21 +74,6 @@ class BindError(Record):
     moved_on: bool = False  # the server did not stop: it went on on another port
     new_port: int | None = None  # that other port, when the text names it
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON form (the ``error`` object of ``portdoctor explain --json``)."""
-        return {
-            "kind": self.kind,
-            "runtime": self.runtime,
-            "port": self.port,
-            "address": self.address,
-            "line": self.line,
-            "platform": self.platform,
-            "protocol": self.protocol,
-            "path": self.path,
-            "moved_on": self.moved_on,
-            "new_port": self.new_port,
-        }
-
 
 class Rule(Record):
     """One known error message: a pattern, the runtime that prints it, the kind of failure.

@@ -16,20 +16,10 @@ if TYPE_CHECKING:
 class Finding(Record):
     """The sockets on a port, the processes holding them, and what we could not see."""
 
-    __slots__ = ("sockets", "holders", "hidden", "unreadable")
     sockets: tuple[Socket, ...]
     holders: tuple[Holder, ...]
     hidden: tuple[Hidden, ...]
-    unreadable: frozenset[int]  # pids whose fds we could not read
-
-    def __init__(
-        self,
-        sockets: tuple[Socket, ...],
-        holders: tuple[Holder, ...],
-        hidden: tuple[Hidden, ...],
-        unreadable: frozenset[int] = frozenset(),
-    ) -> None:
-        self._fill(locals())
+    unreadable: frozenset[int] = frozenset()  # pids whose fds we could not read
 
     @property
     def in_use(self) -> bool:

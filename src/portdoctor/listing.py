@@ -14,13 +14,9 @@ if TYPE_CHECKING:
 class Listener(Record):
     """One row of ``ls``: a listening socket and one process holding it (or none seen)."""
 
-    __slots__ = ("socket", "holder", "hidden")
     socket: Socket
     holder: Holder | None
-    hidden: bool  # a holder exists but we could not see it
-
-    def __init__(self, socket: Socket, holder: Holder | None, hidden: bool = False) -> None:
-        self._fill(locals())
+    hidden: bool = False  # a holder exists but we could not see it
 
     @property
     def user(self) -> str | None:

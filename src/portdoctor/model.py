@@ -1,4 +1,4 @@
-"""The data portdoctor returns: frozen dataclasses with a ``to_dict()`` that is the JSON schema."""
+"""The data portdoctor returns: Records (record.py) whose ``to_dict()`` is the JSON schema."""
 
 from __future__ import annotations
 
@@ -35,55 +35,20 @@ UNCONN = "UNCONN"  # a bound, unconnected UDP socket (what ss calls UNCONN)
 class Socket(Record):
     """One socket bound to a local port, as the kernel reports it."""
 
-    __slots__ = (
-        "protocol",
-        "family",
-        "address",
-        "port",
-        "state",
-        "uid",
-        "inode",
-        "netns",
-        "remote_address",
-        "remote_port",
-        "v6only",
-        "holders",
-        "foreign_netns",
-        "expires",
-    )
     protocol: str  # "tcp" or "udp"
     family: str  # "ipv4" or "ipv6"
     address: str  # local address ("0.0.0.0", "::", "127.0.0.1"...)
     port: int
     state: str  # "LISTEN", "ESTABLISHED", "TIME_WAIT", "UNCONN" (UDP)...
-    uid: int | None  # the socket's owner (the creator's uid); None when unknown
-    inode: int  # 0 for TIME_WAIT remnants and where the platform gives none
-    netns: int | None  # inode of its network namespace (Linux)
-    remote_address: str | None
-    remote_port: int | None
-    v6only: bool | None  # IPv6 only (IPV6_V6ONLY); None for IPv4 or unknown
-    holders: tuple[int, ...]  # pids holding a file descriptor of it
-    foreign_netns: bool  # True when in another network namespace than ours
-    expires: float | None  # seconds until its timer fires (TIME_WAIT: until it goes away)
-
-    def __init__(
-        self,
-        protocol: str,
-        family: str,
-        address: str,
-        port: int,
-        state: str,
-        uid: int | None = None,
-        inode: int = 0,
-        netns: int | None = None,
-        remote_address: str | None = None,
-        remote_port: int | None = None,
-        v6only: bool | None = None,
-        holders: tuple[int, ...] = (),
-        foreign_netns: bool = False,
-        expires: float | None = None,
-    ) -> None:
-        self._fill(locals())
+    uid: int | None = None  # the socket's owner (the creator's uid); None when unknown
+    inode: int = 0  # 0 for TIME_WAIT remnants and where the platform gives none
+    netns: int | None = None  # inode of its network namespace (Linux)
+    remote_address: str | None = None
+    remote_port: int | None = None
+    v6only: bool | None = None  # IPv6 only (IPV6_V6ONLY); None for IPv4 or unknown
+    holders: tuple[int, ...] = ()  # pids holding a file descriptor of it
+    foreign_netns: bool = False  # True when in another network namespace than ours
+    expires: float | None = None  # seconds until its timer fires (TIME_WAIT: until it goes away)
 
     @property
     def listening(self) -> bool:
@@ -113,25 +78,10 @@ class Socket(Record):
 class ProcessRef(Record):
     """A short description of a process: one link of a parent chain."""
 
-    __slots__ = (
-        "pid",
-        "name",
-        "cmdline",
-        "uid",
-    )
     pid: int
     name: str
-    cmdline: tuple[str, ...]
-    uid: int | None
-
-    def __init__(
-        self,
-        pid: int,
-        name: str,
-        cmdline: tuple[str, ...] = (),
-        uid: int | None = None,
-    ) -> None:
-        self._fill(locals())
+    cmdline: tuple[str, ...] = ()
+    uid: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -141,80 +91,28 @@ class ProcessRef(Record):
 class Project(Record):
     """The project a process belongs to: the nearest manifest above its working directory."""
 
-    __slots__ = (
-        "name",
-        "root",
-        "manifest",
-    )
     name: str | None
     root: str
     manifest: str  # "package.json", "pyproject.toml", "go.mod", "Cargo.toml"...
-
-    def __init__(
-        self,
-        name: str | None,
-        root: str,
-        manifest: str,
-    ) -> None:
-        self._fill(locals())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {"name": self.name, "root": self.root, "manifest": self.manifest}
 
 
 class Holder(Record):
     """A process that holds (a file descriptor of) a socket on the port."""
 
-    __slots__ = (
-        "pid",
-        "ppid",
-        "name",
-        "cmdline",
-        "exe",
-        "uid",
-        "user",
-        "cwd",
-        "started",
-        "tty",
-        "project",
-        "parents",
-        "inodes",
-        "cgroup",
-    )
     pid: int
     ppid: int
     name: str
-    cmdline: tuple[str, ...]
-    exe: str | None
-    uid: int | None
-    user: str | None
-    cwd: str | None
-    started: float | None  # seconds since the epoch
-    tty: str | None  # controlling terminal, None when it has none
-    project: Project | None
-    parents: tuple[ProcessRef, ...]  # parent first, up to pid 1
-    inodes: tuple[int, ...]  # the sockets of this port it holds
-    cgroup: str | None  # Linux: its cgroup path (unified hierarchy, or the systemd one)
-
-    def __init__(
-        self,
-        pid: int,
-        ppid: int,
-        name: str,
-        cmdline: tuple[str, ...] = (),
-        exe: str | None = None,
-        uid: int | None = None,
-        user: str | None = None,
-        cwd: str | None = None,
-        started: float | None = None,
-        tty: str | None = None,
-        project: Project | None = None,
-        parents: tuple[ProcessRef, ...] = (),
-        inodes: tuple[int, ...] = (),
-        cgroup: str | None = None,
-    ) -> None:
-        self._fill(locals())
+    cmdline: tuple[str, ...] = ()
+    exe: str | None = None
+    uid: int | None = None
+    user: str | None = None
+    cwd: str | None = None
+    started: float | None = None  # seconds since the epoch
+    tty: str | None = None  # controlling terminal, None when it has none
+    project: Project | None = None
+    parents: tuple[ProcessRef, ...] = ()  # parent first, up to pid 1
+    inodes: tuple[int, ...] = ()  # the sockets of this port it holds
+    cgroup: str | None = None  # Linux: its cgroup path (unified hierarchy, or the systemd one)
 
     @property
     def command(self) -> str:
@@ -244,71 +142,24 @@ class Holder(Record):
 class Hidden(Record):
     """A socket on the port whose holder we could not see, and what would show it."""
 
-    __slots__ = (
-        "inode",
-        "uid",
-        "user",
-        "reason",
-        "hint",
-        "candidates",
-    )
     inode: int
     uid: int | None
     user: str | None
     reason: str
-    hint: str | None
+    hint: str | None = None
     # Processes of the socket's owner whose fds we could not read: the holder is probably one of
     # them (matched by owner, not proven). Name and command line as /proc shows them to anyone.
-    candidates: tuple[ProcessRef, ...]
-
-    def __init__(
-        self,
-        inode: int,
-        uid: int | None,
-        user: str | None,
-        reason: str,
-        hint: str | None = None,
-        candidates: tuple[ProcessRef, ...] = (),
-    ) -> None:
-        self._fill(locals())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "inode": self.inode,
-            "uid": self.uid,
-            "user": self.user,
-            "reason": self.reason,
-            "hint": self.hint,
-            "candidates": [c.to_dict() for c in self.candidates],
-        }
+    candidates: tuple[ProcessRef, ...] = ()
 
 
 class Action(Record):
     """One next step: what to do, the shell command that does it (or None), and whether it is safe."""
 
-    __slots__ = (
-        "description",
-        "command",
-        "safe",
-        "kind",
-        "targets",
-    )
     description: str
-    command: str | None
-    safe: bool
-    kind: str  # machine-readable: "pm2-stop", "docker-stop", "signal", "advice"...
-    targets: tuple[int, ...]  # pids the action would stop, if any
-
-    def __init__(
-        self,
-        description: str,
-        command: str | None = None,
-        safe: bool = True,
-        kind: str = "advice",
-        targets: tuple[int, ...] = (),
-    ) -> None:
-        self._fill(locals())
+    command: str | None = None
+    safe: bool = True
+    kind: str = "advice"  # machine-readable: "pm2-stop", "docker-stop", "signal", "advice"...
+    targets: tuple[int, ...] = ()  # pids the action would stop, if any
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -325,13 +176,9 @@ class Group(Record):
     """A pre-fork server: a master holding the port and the workers it forked (gunicorn -w 3,
     uvicorn --workers, nginx, Apache, PHP-FPM, Puma, a Node cluster, multiprocessing)."""
 
-    __slots__ = ("master", "workers", "name")
     master: int
     workers: tuple[int, ...]
     name: str  # the master's program ("gunicorn", "uvicorn", "nginx"...)
-
-    def __init__(self, master: int, workers: tuple[int, ...], name: str) -> None:
-        self._fill(locals())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -384,15 +231,11 @@ CAUSE_KINDS = (
 class Account(Record):
     """A local user account: who a manager's command runs as when it acts for that user."""
 
-    __slots__ = ("uid", "gid", "name", "home", "groups")
     uid: int
     gid: int
     name: str
     home: str
-    groups: tuple[int, ...]
-
-    def __init__(self, uid: int, gid: int, name: str, home: str, groups: tuple[int, ...] = ()) -> None:
-        self._fill(locals())
+    groups: tuple[int, ...] = ()
 
 
 class Stop(Record):
@@ -407,26 +250,13 @@ class Stop(Record):
     output must name one of ``pids`` right before the stop runs (``supervisorctl pid NAME``).
     """
 
-    __slots__ = ("manager", "argv", "env", "uid", "pids", "signal_pids", "confirm")
     manager: str
-    argv: tuple[str, ...]
-    env: tuple[tuple[str, str], ...]
-    uid: int | None
-    pids: tuple[int, ...]
-    signal_pids: tuple[int, ...]
-    confirm: tuple[str, ...]
-
-    def __init__(
-        self,
-        manager: str,
-        argv: tuple[str, ...] = (),
-        env: tuple[tuple[str, str], ...] = (),
-        uid: int | None = None,
-        pids: tuple[int, ...] = (),
-        signal_pids: tuple[int, ...] = (),
-        confirm: tuple[str, ...] = (),
-    ) -> None:
-        self._fill(locals())
+    argv: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    uid: int | None = None
+    pids: tuple[int, ...] = ()
+    signal_pids: tuple[int, ...] = ()
+    confirm: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``details.stop`` of a cause)."""
@@ -485,40 +315,15 @@ class Cause(Record):
 class Diagnosis(Record):
     """Everything portdoctor knows about one port: sockets, holders, the cause, the next steps."""
 
-    __slots__ = (
-        "port",
-        "protocol",
-        "in_use",
-        "sockets",
-        "holders",
-        "hidden",
-        "cause",
-        "notes",
-        "availability",
-    )
     port: int
     protocol: str  # "tcp", "udp" or "tcp+udp"
     in_use: bool  # a listener (or bound UDP socket) is on the port; see ``free`` for "can I bind it"
-    sockets: tuple[Socket, ...]
-    holders: tuple[Holder, ...]
-    hidden: tuple[Hidden, ...]
-    cause: Cause | None
-    notes: tuple[str, ...]  # things worth knowing: a daemon that did not answer...
-    availability: Availability | None  # the real binds that decide ``free`` (probe.availability)
-
-    def __init__(
-        self,
-        port: int,
-        protocol: str,
-        in_use: bool,
-        sockets: tuple[Socket, ...] = (),
-        holders: tuple[Holder, ...] = (),
-        hidden: tuple[Hidden, ...] = (),
-        cause: Cause | None = None,
-        notes: tuple[str, ...] = (),
-        availability: Availability | None = None,
-    ) -> None:
-        self._fill(locals())
+    sockets: tuple[Socket, ...] = ()
+    holders: tuple[Holder, ...] = ()
+    hidden: tuple[Hidden, ...] = ()
+    cause: Cause | None = None
+    notes: tuple[str, ...] = ()  # things worth knowing: a daemon that did not answer...
+    availability: Availability | None = None  # the real binds that decide ``free`` (probe.availability)
 
     @property
     def free(self) -> bool:

@@ -46,35 +46,12 @@ if WINDOWS:  # pragma: no cover - Windows reports WSA codes in OSError.winerror
 class BindResult(Record):
     """The outcome of one bind probe."""
 
-    __slots__ = ("ok", "errno", "error", "host", "family", "message")
     ok: bool
     errno: int | None  # the OS error number when the bind failed
     error: str | None  # "in-use", "permission", "address-not-available", or None
     host: str  # the address that was bound ("0.0.0.0", "::", "127.0.0.1"...)
     family: str  # "ipv4" or "ipv6"
-    message: str | None  # the OS's words for the failure
-
-    def __init__(
-        self,
-        ok: bool,
-        errno: int | None,
-        error: str | None,
-        host: str,
-        family: str,
-        message: str | None = None,
-    ) -> None:
-        self._fill(locals())
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (see README: JSON schema)."""
-        return {
-            "ok": self.ok,
-            "errno": self.errno,
-            "error": self.error,
-            "host": self.host,
-            "family": self.family,
-            "message": self.message,
-        }
+    message: str | None = None  # the OS's words for the failure
 
 
 def can_bind(
@@ -178,24 +155,12 @@ class Availability(Record):
     that is not local) do not make it "in use"; ``bindable`` is False for them.
     """
 
-    __slots__ = ("port", "protocol", "free", "reusable", "bindable", "binds")
     port: int
     protocol: str
     free: bool  # no bind like the user's fails with "address in use"
     reusable: bool  # a bind with SO_REUSEADDR is not refused as "in use" (TCP; = free for UDP)
     bindable: bool  # every bind tried succeeded
     binds: tuple[tuple[bool, BindResult], ...]  # (with SO_REUSEADDR?, outcome) for every bind tried
-
-    def __init__(
-        self,
-        port: int,
-        protocol: str,
-        free: bool,
-        reusable: bool,
-        bindable: bool,
-        binds: tuple[tuple[bool, BindResult], ...],
-    ) -> None:
-        self._fill(locals())
 
     @property
     def blocked(self) -> BindResult | None:

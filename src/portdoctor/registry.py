@@ -59,18 +59,6 @@ class Reservation(Record):
     cwd: str | None  # the directory it was reserved from
     new: bool = False  # True when the call that returned it made the reservation
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form (see README: JSON schema)."""
-        return {
-            "name": self.name,
-            "port": self.port,
-            "protocol": self.protocol,
-            "created": self.created,
-            "last_used": self.last_used,
-            "cwd": self.cwd,
-            "new": self.new,
-        }
-
 
 def default_path() -> str:
     """Where the registry lives: ``$PORTDOCTOR_REGISTRY`` or the user's data directory."""

@@ -64,24 +64,12 @@ _SCRIPT_RUNNERS = ("node", "nodejs", "bun", "nodemon", "ts-node-dev", "tsnd", "n
 class Launch(Record):
     """A server's command with the port set: what to run, and how to show it to a user."""
 
-    __slots__ = ("server", "argv", "env", "how", "convention", "cwd")
     server: str  # "vite", "flask", "django"... (the table's name)
     argv: tuple[str, ...]  # the command as the user types it, the port as PORT (the placeholder)
-    env: tuple[tuple[str, str], ...]  # variables to set, values may hold PORT
-    how: str  # how the port is passed: "--port N --strictPort", "PORT=N"...
-    convention: bool  # True when it relies on a convention the program may not follow (PORT)
-    cwd: str | None  # the directory to run it in (None: wherever the user is)
-
-    def __init__(
-        self,
-        server: str,
-        argv: tuple[str, ...],
-        env: tuple[tuple[str, str], ...] = (),
-        how: str = "",
-        convention: bool = False,
-        cwd: str | None = None,
-    ) -> None:
-        self._fill(locals())
+    env: tuple[tuple[str, str], ...] = ()  # variables to set, values may hold PORT
+    how: str = ""  # how the port is passed: "--port N --strictPort", "PORT=N"...
+    convention: bool = False  # True when it relies on a convention the program may not follow (PORT)
+    cwd: str | None = None  # the directory to run it in (None: wherever the user is)
 
     def argv_for(self, port: int) -> list[str]:
         """The command with ``port`` in it (what ``portdoctor run`` executes)."""
@@ -287,20 +275,10 @@ ENV = "env"  # an entry that sets PORT in the environment instead of editing the
 class Server(Record):
     """One entry of the table: a server, the programs that run it, and where its port goes."""
 
-    __slots__ = ("name", "programs", "edit", "how")
     name: str
     programs: tuple[str, ...]  # program names as argv.program() returns them
     edit: Callable[[list[str]], list[str] | None] | str  # argument editor, or ENV (PORT=N)
     how: str
-
-    def __init__(
-        self,
-        name: str,
-        programs: tuple[str, ...],
-        edit: Callable[[list[str]], list[str] | None] | str,
-        how: str,
-    ) -> None:
-        self._fill(locals())
 
 
 _FIRST_NON_BUILD = ("build", "generate", "lint", "test", "check", "optimize")

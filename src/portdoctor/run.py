@@ -57,22 +57,11 @@ NOT_FOUND = 127
 class Choice(Record):
     """The port a command will run on, where it came from, and what was done to get it."""
 
-    __slots__ = ("port", "protocol", "source", "action", "notes")
     port: int
     protocol: str
     source: str  # "port" (--port), "name" (the registry), "env" ($PORT) or "picked"
-    action: str | None  # None, or "freed" / "next" when the first port was busy
-    notes: tuple[str, ...]
-
-    def __init__(
-        self,
-        port: int,
-        protocol: str,
-        source: str,
-        action: str | None = None,
-        notes: tuple[str, ...] = (),
-    ) -> None:
-        self._fill(locals())
+    action: str | None = None  # None, or "freed" / "next" when the first port was busy
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -88,13 +77,9 @@ class Choice(Record):
 class Outcome(Record):
     """How the command ended: its exit status, and the bind error its stderr showed, if any."""
 
-    __slots__ = ("status", "signal", "stderr_tail")
     status: int  # the exit code, or 128+N when signal N killed it
     signal: int | None
-    stderr_tail: bytes  # the last TAIL_BYTES of its stderr (empty when not captured)
-
-    def __init__(self, status: int, signal: int | None, stderr_tail: bytes = b"") -> None:
-        self._fill(locals())
+    stderr_tail: bytes = b""  # the last TAIL_BYTES of its stderr (empty when not captured)
 
 
 # --- the port ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from importlib import import_module
 
-from ..model import TCP, Cause, Holder, Socket
+from ..model import TCP, Action, Cause, Holder, Socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -170,9 +170,35 @@ def detect(ctx: Context) -> Cause | None:
         text = first.description[3:]
         first = first.replace(description=text[:1].upper() + text[1:])
         cause = cause.replace(actions=(first, *cause.actions[1:]))
+    if cause is not None:
+        cause = cause.replace(actions=tuple(_own_command(a, ctx.protocol) for a in cause.actions))
     for name in ANNOTATORS:
         import_module(f"{__name__}.{name}").annotate(ctx, cause)
     return cause
+
+
+def _own_command(action: Action, protocol: str) -> Action:
+    """A next step that runs portdoctor, as it works when copied: ``--udp`` for a UDP port, and
+    portdoctor named the way it was started (``python3 /path/portdoctor.pyz``, a venv's path)."""
+    command = action.command
+    if not command or "portdoctor " not in command:
+        return action
+    import re
+
+    from ..invocation import own_command
+
+    prefix = own_command()
+
+    def adapt(m: re.Match[str]) -> str:
+        args = m.group(1)
+        if protocol == "udp" and "--udp" not in args.split():
+            args += " --udp"
+        return prefix + args
+
+    # "portdoctor SUB ARGS" up to the end of that command (a quote, ')', ';', '|', '&' or the end).
+    own = r"(?<![\w./-])portdoctor( (?:why|free|pick|check|wait)\b[^\"')|;&]*?)(?=[\"')|;&]|$)"
+    adapted = re.sub(own, adapt, command)
+    return action if adapted == command else action.replace(command=adapted)
 
 
 # Causes whose holder is the user's own server, started by hand: "use another port" relaunches it.

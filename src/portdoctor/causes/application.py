@@ -213,7 +213,7 @@ def detect(ctx: Context) -> Cause | None:
     actions.append(
         Action(
             description="Or stop it anyway (it is protected: needs --force)",
-            command=sudo_command("free", str(ctx.port), "--force")
+            command=sudo_command("free", str(ctx.port), "--force", *_udp(ctx.protocol))
             if sudo
             else f"portdoctor free {ctx.port} --force",
             safe=False,
@@ -233,3 +233,7 @@ def detect(ctx: Context) -> Cause | None:
             "owned_by_you": mine,
         },
     )
+
+
+def _udp(protocol: str) -> tuple[str, ...]:
+    return ("--udp",) if protocol == "udp" else ()

@@ -30,16 +30,10 @@ _CONNECTION_STATES = ("ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_W
 class PortFacts(Record):
     """What makes a port special: ephemeral range, administrator reservation, browser list."""
 
-    __slots__ = ("ephemeral", "ephemeral_range", "reserved", "browser_restricted")
     ephemeral: bool
     ephemeral_range: tuple[int, int]
     reserved: bool
     browser_restricted: bool
-
-    def __init__(
-        self, ephemeral: bool, ephemeral_range: tuple[int, int], reserved: bool, browser_restricted: bool
-    ) -> None:
-        self._fill(locals())
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form (merged into the cause's details)."""

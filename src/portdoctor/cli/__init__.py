@@ -8,6 +8,7 @@ stays cheap.
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 
@@ -109,13 +110,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(run(args))
     except PortdoctorError as exc:
         sys.stderr.write(f"portdoctor: {exc}\n")
+        if getattr(args, "json", False):
+            # A script reading --json gets JSON on stdout, also when the answer is an error.
+            from ..render import print_json
+
+            print_json({"error": str(exc), "exit_status": exc.exit_status})
         return exc.exit_status
     except KeyboardInterrupt:
         sys.stderr.write("portdoctor: interrupted\n")
         return ExitStatus.INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (portdoctor ls | head): not an error of ours.
+        # The reader went away (portdoctor ls | head). The answer was not delivered: never report
+        # it as 0 ("free"), which `if portdoctor check 3000 | ...` would take for one. 141 is what
+        # a shell reports for a command ended by SIGPIPE.
         try:
-            sys.stdout = None  # type: ignore[assignment]
-        finally:
-            return ExitStatus.OK  # noqa: B012
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        except (OSError, ValueError, AttributeError):
+            pass
+        return ExitStatus.BROKEN_PIPE

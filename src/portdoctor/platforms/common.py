@@ -8,19 +8,6 @@ from ..record import Record
 class ProcessFacts(Record):
     """Raw facts about one process, as a back-end reads them."""
 
-    __slots__ = (
-        "pid",
-        "ppid",
-        "name",
-        "cmdline",
-        "exe",
-        "uid",
-        "user",
-        "cwd",
-        "started",
-        "tty",
-        "kernel_thread",
-    )
     pid: int
     ppid: int
     name: str
@@ -31,23 +18,7 @@ class ProcessFacts(Record):
     cwd: str | None
     started: float | None  # seconds since the epoch
     tty: str | None
-    kernel_thread: bool
-
-    def __init__(
-        self,
-        pid: int,
-        ppid: int,
-        name: str,
-        cmdline: tuple[str, ...],
-        exe: str | None,
-        uid: int | None,
-        user: str | None,
-        cwd: str | None,
-        started: float | None,
-        tty: str | None,
-        kernel_thread: bool = False,
-    ) -> None:
-        self._fill(locals())
+    kernel_thread: bool = False
 
 
 _USERS: dict[int, str | None] = {}

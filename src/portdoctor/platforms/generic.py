@@ -246,7 +246,7 @@ def _hidden(s: Socket) -> Hidden:
             uid=None,
             user=None,
             reason=f"{MACOS_HIDDEN_REASON}: its holder belongs to another user",
-            hint=sudo_command("why", str(s.port)),
+            hint=sudo_command("why", str(s.port), *_udp(s)),
         )
     if WINDOWS:
         return Hidden(
@@ -266,7 +266,7 @@ def _hidden(s: Socket) -> Hidden:
             if privileged
             else "its holder is a process of another user, whose open files you cannot read"
         ),
-        hint=None if privileged else sudo_command("why", str(s.port)),
+        hint=None if privileged else sudo_command("why", str(s.port), *_udp(s)),
     )
 
 
@@ -505,3 +505,7 @@ if WINDOWS:  # pragma: no cover - Windows only
     from .. import ranges
 
     ranges.set_extra_reserved(_windows_excluded)
+
+
+def _udp(s: Socket) -> tuple[str, ...]:
+    return ("--udp",) if s.protocol == UDP else ()

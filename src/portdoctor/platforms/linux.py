@@ -518,7 +518,7 @@ def _hidden(
                     f"{len(mine)} processes{listed}{clue}. Matched by owner, not proven: only reading "
                     f"their file descriptors ({who}) proves which one holds it"
                 ),
-                hint=sudo_command("why", str(s.port)),
+                hint=sudo_command("why", str(s.port), *(("--udp",) if s.protocol == UDP else ())),
                 candidates=candidates,
             )
     if denied and not privileged:
@@ -531,7 +531,7 @@ def _hidden(
                 f"the socket belongs to {owner}; its holder is among {len(denied)} processes "
                 "whose file descriptors you cannot read"
             ),
-            hint=sudo_command("why", str(s.port)),
+            hint=sudo_command("why", str(s.port), *(("--udp",) if s.protocol == UDP else ())),
         )
     if denied:
         shown = ", ".join(str(p) for p in sorted(denied)[:5])
