@@ -65,3 +65,15 @@ def test_udp_next_steps_keep_udp_and_work() -> None:
         if holder.poll() is None:
             holder.kill()
         holder.wait()
+
+
+def test_localhost_means_both_loopback_addresses() -> None:
+    port = free_port("::1")
+    with socket.socket(socket.AF_INET6) as s:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        s.bind(("::1", port))
+        s.listen()
+        for args in ((f"localhost:{port}",), ("check", str(port), "--host", "localhost")):
+            done = _run(*args)
+            assert done.returncode == 1, (args, done.stdout)  # taken on ::1: not free for localhost
+        assert _run("check", str(port), "--host", "127.0.0.1").returncode == 0  # the IPv4 one is

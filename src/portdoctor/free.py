@@ -422,7 +422,11 @@ def _refusals(
             reasons.append(f"{t.label} is a kernel thread")
     if force:
         return reasons
-    if details.get("protected") or kind == "application":
+    theirs = [t for t in targets if not _same_user(t)]
+    for t in theirs:
+        reasons.append(f"{t.label} belongs to {t.user or f'uid {t.uid}'}, not you; use --force")
+    # "application" is also the cause of another user's plain process: that reason says it all.
+    if details.get("protected") or (kind == "application" and not theirs):
         reasons.append(
             f"the diagnosis calls it a service that should not be killed ({kind}); "
             "use --force to stop it anyway"
@@ -433,9 +437,6 @@ def _refusals(
             f"{names} is a shared daemon: stopping it takes down everything it runs; "
             "stop the app through its manager, or use --force"
         )
-    for t in targets:
-        if not _same_user(t):
-            reasons.append(f"{t.label} belongs to {t.user or f'uid {t.uid}'}, not you; use --force")
     return reasons
 
 

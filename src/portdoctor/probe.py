@@ -188,19 +188,23 @@ def availability(
     """Whether ``port`` is free for a listener like the user's, decided by real binds (see Availability).
 
     ``host`` None binds the wildcard of each family the server may use (``ipv6`` None: both; a
-    machine without IPv6 does not count against it); ``reuseaddr`` None tries a TCP bind with
-    SO_REUSEADDR and one without (UDP: only without, its SO_REUSEADDR means sharing).
+    machine without IPv6 does not count against it), "localhost" both loopback addresses;
+    ``reuseaddr`` None tries a TCP bind with SO_REUSEADDR and one without (UDP: only without,
+    its SO_REUSEADDR means sharing).
     """
     if reuseaddr is None:
         modes: tuple[bool, ...] = (True, False) if protocol == "tcp" else (False,)
     else:
         modes = (reuseaddr,)
-    families: tuple[bool | None, ...] = (False, True) if host is None and ipv6 is None else (ipv6,)
+    # "localhost" is 127.0.0.1 or ::1 depending on the resolver and the runtime (Node 17+ takes
+    # the resolver's first answer, browsers try ::1 first): a port taken on either is not free.
+    both = host is None or host.strip().strip("[]").lower() == "localhost"
+    families: tuple[bool | None, ...] = (False, True) if both and ipv6 is None else (ipv6,)
     binds: list[tuple[bool, BindResult]] = []
     for v6 in families:
         for reuse in modes:
             result = can_bind(port, host=host, protocol=protocol, ipv6=v6, reuseaddr=reuse)
-            optional = v6 and host is None and len(families) > 1
+            optional = v6 and both and len(families) > 1
             if optional and result.error == ADDRESS_NOT_AVAILABLE:
                 continue  # no IPv6 on this machine: a server cannot use it either
             binds.append((reuse, result))

@@ -134,13 +134,15 @@ class Context:
             except ImportError:  # pragma: no cover - probe lands separately
                 self._cache[key] = None
             else:
-                self._cache[key] = can_bind(
-                    self.port,
-                    host=self.host,
-                    protocol=self.protocol,
-                    ipv6=self.ipv6,
-                    reuseaddr=True if self.reuseaddr is None else self.reuseaddr,
-                )
+                reuse = True if self.reuseaddr is None else self.reuseaddr
+                port, host, protocol = self.port, self.host, self.protocol
+                result = can_bind(port, host=host, protocol=protocol, ipv6=self.ipv6, reuseaddr=reuse)
+                if result.ok and self.ipv6 is None and (host or "").strip("[]").lower() == "localhost":
+                    # localhost may be ::1 too (the resolver, Node 17+, browsers): taken there is taken.
+                    v6 = can_bind(port, host=host, protocol=protocol, ipv6=True, reuseaddr=reuse)
+                    if v6.error == "in-use":
+                        result = v6
+                self._cache[key] = result
         return self._cache[key]  # type: ignore[return-value]
 
 
