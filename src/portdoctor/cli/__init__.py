@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 COMMANDS = (
     "why", "ls", "check", "explain", "free",
     "pick", "wait", "run", "registry", "reserve", "release", "reservations",
+    "ui",
 )  # fmt: skip
 
 def _normalise(argv: list[str]) -> list[str]:

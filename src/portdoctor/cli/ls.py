@@ -17,12 +17,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("ls", help="every listening socket with its holder (the default with no PORT)")
     p.add_argument("--udp", action="store_true", help="UDP sockets instead of TCP")
     p.add_argument("--all", action="store_true", help="TCP and UDP, and other network namespaces")
+    p.add_argument(
+        "-i", "--interactive", action="store_true", help="the live, interactive view (portdoctor ui)"
+    )
     add_json(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """List listeners; exit 0."""
+    if args.interactive:
+        from ..ui import run as run_ui
+
+        return run_ui(udp=bool(args.udp or args.all))
     from ..listing import listening
     from ..render import Painter, escape, escape_argv, print_json, table
 
