@@ -300,6 +300,12 @@ class PortTable(DataTable[Text]):
         event.prevent_default()
 
 
+class Details(VerticalScroll):
+    """The full why of the selected row; it takes the focus, so arrows and page keys scroll it."""
+
+    BINDINGS = [Binding("enter", "app.close", "Back")]
+
+
 class PortsApp(App[None]):
     """The live table of listening ports."""
 
@@ -355,7 +361,7 @@ class PortsApp(App[None]):
         yield Static(Text("portdoctor: scanning…"), id="status")
         with Vertical():
             yield PortTable(id="table", cursor_type="row", cell_padding=0)
-            with VerticalScroll(id="details"):
+            with Details(id="details"):
                 yield Static(Text(""), id="details-body")
         yield Static(Text(""), id="message")
         filt = Input(placeholder="filter: port, name, project, user, cause", id="filter")
@@ -618,9 +624,10 @@ class PortsApp(App[None]):
         """Show (or hide) the full diagnosis of the selected row."""
         details = self.query_one("#details")
         if details.has_class("shown"):
-            details.remove_class("shown")
+            self.action_close()
             return
         details.add_class("shown")
+        details.focus()
         self._show_details()
 
     def _show_details(self) -> None:
@@ -650,6 +657,7 @@ class PortsApp(App[None]):
             self._set_query("")
             return
         self.query_one("#details").remove_class("shown")
+        self.table.focus()
 
     # -- filter ------------------------------------------------------------------------------------
 
