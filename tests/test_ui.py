@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from infra import alive, listening, other_user, wait_until
+from infra import PM2, alive, free_port, listening, other_user, wait_until
 from servers import Servers
 
 textual = pytest.importorskip("textual", reason="portdoctor ui needs textual (pip install -e '.[dev]')")
@@ -24,7 +24,7 @@ from portdoctor.ui.rows import rows_of  # noqa: E402
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Iterator
 
     from textual.pilot import Pilot
 
@@ -112,9 +112,10 @@ def test_why_and_ls_do_not_import_textual(servers: Servers) -> None:
     assert proc.stderr.strip().splitlines()[-1] == "[]"
 
 
-def test_ui_without_a_terminal_is_one_line_and_exit_2() -> None:
+@pytest.mark.parametrize("argv", [["ui"], ["ls", "-i"], ["ui", "--udp", "--mine"]])
+def test_ui_without_a_terminal_is_one_line_and_exit_2(argv: list[str]) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "portdoctor", "ui"], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "portdoctor", *argv], capture_output=True, text=True, timeout=120,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert proc.returncode == 2
@@ -336,3 +337,119 @@ def test_no_color(monkeypatch: pytest.MonkeyPatch, servers: Servers) -> None:
         assert str(srv.port) in shown
 
     drive(test)
+
+
+# ---------------------------------------------------------------------------------------------
+# free: escalation, respawn, refusals, a manager
+
+
+@pytest.fixture
+def scripts() -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Run a fixture server script in its own session until it listens; killed after the test."""
+    from infra import SERVERS, kill_session, wait_listening
+
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str, port: int, *args: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, str(SERVERS / name), str(port), *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        procs.append(proc)
+        wait_listening(port, what=name)
+        return proc
+
+    yield start
+    for proc in procs:
+        kill_session(proc.pid, timeout=5.0)
+        proc.wait(timeout=30)
+
+
+async def free_selected(app: PortsApp, pilot: Pilot[None], port: int) -> FreeScreen:
+    await select(app, pilot, port)
+    await pilot.press("f")
+    screen = app.screen
+    assert isinstance(screen, FreeScreen)
+    await until(pilot, lambda: screen.state != "planning", "the plan")
+    return screen
+
+
+def test_free_asks_again_before_sigkill(
+    scripts: Callable[..., subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portdoctor.ui.app
+
+    monkeypatch.setattr(portdoctor.ui.app, "FREE_TIMEOUT", 1.0)
+    port = free_port()
+    proc = scripts("term_server.py", port, "ignore")
+
+    async def test(app: PortsApp, pilot: Pilot[None]) -> None:
+        screen = await free_selected(app, pilot, port)
+        assert screen.state == "confirm"
+        await pilot.press("y")
+        await until(pilot, lambda: screen.state == "asking", "the SIGKILL question")
+        await pilot.pause(0.3)
+        said = text_of(screen.body)
+        assert "SIGKILL" in said and f"pid {proc.pid}" in said and "y: yes" in said
+        assert alive(proc.pid), "nothing is killed before the second 'y'"
+        await pilot.press("y")
+        await until(pilot, lambda: screen.state == "done", "the result")
+        assert screen.result is not None and screen.result.freed
+        assert any(s.action == "SIGKILL" for s in screen.result.steps)
+        assert "SIGKILL" in text_of(screen.body)
+        assert not listening(port)
+
+    drive(test)
+
+
+def test_free_shows_a_respawn(scripts: Callable[..., subprocess.Popen[bytes]]) -> None:
+    port = free_port()
+    proc = scripts("respawner.py", port)
+
+    async def test(app: PortsApp, pilot: Pilot[None]) -> None:
+        screen = await free_selected(app, pilot, port)
+        assert screen.state == "confirm", text_of(screen.body)
+        await pilot.press("y")
+        await until(pilot, lambda: screen.state == "done", "the result")
+        said = text_of(screen.body)
+        assert screen.result is not None and not screen.result.freed
+        assert "Respawned by" in said and str(proc.pid) in said, said
+
+    drive(test)
+
+
+def test_free_refuses_portdoctor_itself() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+
+        async def test(app: PortsApp, pilot: Pilot[None]) -> None:
+            screen = await free_selected(app, pilot, port)
+            assert screen.state == "refused"
+            said = text_of(screen.body)
+            assert "Refused" in said and str(os.getpid()) in said, said
+
+        drive(test)
+        assert listening(port)
+
+
+@pytest.mark.pm2
+def test_free_goes_through_pm2(pm2: PM2) -> None:
+    port = free_port()
+    name = pm2.start(name="uiweb", port=port)
+
+    async def test(app: PortsApp, pilot: Pilot[None]) -> None:
+        screen = await free_selected(app, pilot, port)
+        assert screen.state == "confirm", text_of(screen.body)
+        said = text_of(screen.body)
+        assert "Will run (pm2)" in said and f"stop {name}" in said, said
+        await pilot.press("y")
+        await until(pilot, lambda: screen.state == "done", "the result", timeout=120)
+        assert screen.result is not None and screen.result.freed, text_of(screen.body)
+        assert not listening(port)
+
+    drive(test)
+    assert pm2.pids(name) == []

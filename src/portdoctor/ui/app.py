@@ -163,9 +163,10 @@ class FreeScreen(ModalScreen[bool]):
         else:
             t.append(f"Will send {TERM} to:\n", style="bold")
             for target in p.targets:
-                follow = f" (a worker: only if alive {GRACE:g}s after its master)" if target.follower else ""
                 who = escape(target.user or target.uid or "?")
-                t.append(f"  {escape(target.label)}, user {who}{follow}\n")
+                t.append(f"  {escape(target.label)}, user {who}{' *' if target.follower else ''}\n")
+            if any(target.follower for target in p.targets):
+                t.append(f"  * a worker: only if still alive {GRACE:g}s after its master\n")
         t.append(f"\nthen wait up to {FREE_TIMEOUT:g}s for the port and watch {SETTLE:g}s for a respawn")
         if not p.command:
             t.append(f"; {KILL} only if you say yes again")
@@ -253,7 +254,7 @@ class FreeScreen(ModalScreen[bool]):
             t.append(f"Not freed: {escape(r.summary)}\n", style="bold reverse")
         t.append("\n")
         for s in r.steps:
-            t.append(f"  {s.action:<7} {escape(s.target)}: {escape(s.result)} ({s.seconds:.2f}s)\n")
+            t.append(f"  {s.seconds:.2f}s {s.action:<7} {escape(s.target)}: {escape(s.result)}\n")
         if r.respawned_by:
             cmd = r.respawned_by.get("command")
             t.append(f"\nRespawned by {escape(r.respawned_by.get('name') or '?')}", style="bold")
@@ -578,7 +579,7 @@ class PortsApp(App[None]):
         t.append(f"{shown} {what} ports · {who}")
         if self.query_text:
             t.append(f" · filter: {escape(self.query_text)}")
-        hidden = sum(1 for r in self.rows.values() if r.hidden)
+        hidden = sum(1 for key in self.shown if key in self.rows and self.rows[key].hidden)
         if hidden:
             t.append("  ")
             if self.euid not in (0, -1):
