@@ -48,7 +48,9 @@ async def until(pilot: Pilot[None], predicate: Callable[[], object], what: str, 
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            app = pilot.app
+            seen = screen_text(app) if isinstance(app, PortsApp) else ""
+            raise AssertionError(f"timed out waiting for {what}; the screen:\n{seen}")
         await pilot.pause(0.05)
 
 
@@ -70,7 +72,8 @@ def screen_text(app: PortsApp) -> str:
     import html
     import re
 
-    return "".join(html.unescape(t) for t in re.findall(r">([^<]*)</text>", app.export_screenshot()))
+    svg = app.export_screenshot()
+    return "".join(html.unescape(t) for t in re.findall(r">([^<]*)</text>", svg)).replace("\xa0", " ")
 
 
 def text_of(widget: object) -> str:
@@ -120,6 +123,19 @@ def test_ui_without_a_terminal_is_one_line_and_exit_2(argv: list[str]) -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "needs a terminal" in proc.stderr
+
+
+def test_ui_without_textual_says_how_to_install_it() -> None:
+    code = (
+        "import sys\nsys.modules['textual'] = None\n"
+        "from portdoctor.cli import main\nsys.exit(main(['ui']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "needs Textual: pip install 'portdoctor[ui]'" in proc.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +331,7 @@ def test_udp_toggle_and_mine(servers: Servers) -> None:
         assert f"udp/{udp.port}" not in app.shown
         await pilot.press("u")
         await until(pilot, lambda: f"udp/{udp.port}" in app.shown, "the UDP row")
+        assert cell(app, f"udp/{udp.port}", "mark") == " ", "a toggle is not a new listener"
         await pilot.press("a")
         assert f"tcp/{theirs.port}" not in app.shown and f"udp/{udp.port}" in app.shown
         await pilot.press("a")

@@ -13,8 +13,6 @@ from ..errors import UsageError
 
 def run(*, udp: bool = False, mine: bool = False) -> int:
     """Run the app in this terminal until the user quits; exit status 0."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("portdoctor ui needs a terminal (for a list to read or parse: portdoctor ls --json)")
     try:
         from .app import PortsApp
     except ImportError as exc:
@@ -23,5 +21,7 @@ def run(*, udp: bool = False, mine: bool = False) -> int:
                 "portdoctor ui needs Textual: pip install 'portdoctor[ui]' (or pip install textual)"
             ) from None
         raise
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("portdoctor ui needs a terminal (for a list to read or parse: portdoctor ls --json)")
     PortsApp(udp=udp, mine=mine).run()
     return 0

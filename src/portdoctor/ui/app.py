@@ -1,10 +1,11 @@
 """``portdoctor ui``: a live table of listening ports, the diagnosis and a safe free one key away.
 
-Built on Textual (imported only here, by ``portdoctor ui`` and ``portdoctor ls -i``). Two
-daemon threads do the work off the event loop: one scans the listeners about once a second
-(``listening()``, ~30 ms), one diagnoses rows lazily (``why()``, the selected row first, each
-port again only when its holders change). The table is updated in place, cell by cell, so it
-does not flicker and the cursor stays on its row.
+Built on Textual (imported only here, by ``portdoctor ui`` and ``portdoctor ls -i``). Daemon
+threads do the work off the event loop: one scans the listeners about once a second
+(``listening()``, ~30 ms), one diagnoses the rows one by one (``why()``, each port again only
+when its holders change), and the selected row is diagnosed at once in a thread of its own, so
+a slow diagnosis elsewhere (a Docker engine that takes its time) never holds it up. The table
+is updated in place, cell by cell, so it does not flicker and the cursor stays on its row.
 
 Every string from another process is escaped (render.escape) and drawn as a rich Text, never
 parsed as markup: a process named ``[red]x[/]`` shows exactly that.
@@ -348,13 +349,14 @@ class PortsApp(App[None]):
         self.diagnoses: dict[str, tuple[tuple[Any, ...], Diagnosis | None, str | None]] = {}
         self.scans = 0
         self.message_text = ""
-        self._lock = threading.Lock()  # the scan and the diagnoses never run the library at once
+        self._claims = threading.Lock()  # guards _inflight
+        self._inflight: set[tuple[str, tuple[Any, ...]]] = set()  # (key, fingerprint) being diagnosed
         self._stop = threading.Event()
         self._scan_now = threading.Event()
         self._diagnose_now = threading.Event()
         self._first_scan = True
+        self._last_protocols: tuple[str, ...] = ()
         self._typing = False
-        self._selected: str | None = None  # the selected row's key, for the diagnosis thread
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -396,8 +398,7 @@ class PortsApp(App[None]):
         while not self._stop.is_set():
             protocols = ("tcp", "udp") if self.udp else ("tcp",)
             try:
-                with self._lock:
-                    rows = rows_of(listening(protocols))
+                rows = rows_of(listening(protocols))
                 error = None
             except Exception as exc:  # noqa: BLE001 - shown on the status line, the loop goes on
                 rows, error = None, f"{type(exc).__name__}: {exc}"
@@ -424,7 +425,9 @@ class PortsApp(App[None]):
             return  # a scan from before the UDP toggle: the next one is under way
         now = time.monotonic()
         fresh = {r.key: r for r in rows}
-        if not self._first_scan:
+        # Rows come and go with the UDP toggle too: only a change between two scans of the same
+        # protocols is a listener that appeared or went away.
+        if not self._first_scan and protocols == self._last_protocols:
             for key in fresh.keys() - self.rows.keys():
                 self.new_until[key] = now + MARK_SECONDS
                 self.gone.pop(key, None)
@@ -432,6 +435,7 @@ class PortsApp(App[None]):
                 self.gone[key] = (self.rows[key], now + MARK_SECONDS)
                 self.new_until.pop(key, None)
         self._first_scan = False
+        self._last_protocols = protocols
         self.rows = fresh
         self.scans += 1
         self._redraw()
@@ -440,38 +444,52 @@ class PortsApp(App[None]):
     # -- the diagnosis thread ----------------------------------------------------------------------
 
     def _diagnose_loop(self) -> None:
-        from ..diagnose import why
-        from ..errors import PortdoctorError
-
+        """Diagnose every row once per set of holders, in table order, one at a time."""
         while not self._stop.is_set():
             self._diagnose_now.wait(1.0)
             self._diagnose_now.clear()
             while not self._stop.is_set():
-                row = self._next_to_diagnose()
+                row = self._claim()
                 if row is None:
                     break
-                d: Diagnosis | None = None
-                error = None
-                try:
-                    with self._lock:
-                        d = why(row.port, row.protocol)
-                except PortdoctorError as exc:
-                    error = str(exc)
-                except Exception as exc:  # noqa: BLE001 - shown in the details, the loop goes on
-                    error = f"{type(exc).__name__}: {exc}"
-                if not self._post(self._diagnosed, row, d, error):
+                if not self._diagnose(row):
                     return
 
-    def _next_to_diagnose(self) -> Row | None:
-        """The selected row first, then the others in table order; None when all are done."""
-        rows = list(self.rows.values())  # a dict replaced whole by the event loop: safe to read
-        selected = self._selected
-        rows.sort(key=lambda r: r.key != selected)
-        for r in rows:
-            have = self.diagnoses.get(r.key)
-            if have is None or have[0] != r.fingerprint:
-                return r
+    def _diagnose(self, row: Row) -> bool:
+        """Run why() for a claimed row and hand the result to the event loop; False once closed."""
+        from ..diagnose import why
+        from ..errors import PortdoctorError
+
+        d: Diagnosis | None = None
+        error = None
+        try:
+            d = why(row.port, row.protocol)
+        except PortdoctorError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - shown in the details, the loop goes on
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            with self._claims:
+                self._inflight.discard((row.key, row.fingerprint))
+        return self._post(self._diagnosed, row, d, error)
+
+    def _claim(self, only: Row | None = None) -> Row | None:
+        """The next row to diagnose (``only``, or any in table order) that no thread is on."""
+        rows = [only] if only is not None else list(self.rows.values())
+        with self._claims:
+            for r in rows:
+                have = self.diagnoses.get(r.key)
+                claim = (r.key, r.fingerprint)
+                if (have is None or have[0] != r.fingerprint) and claim not in self._inflight:
+                    self._inflight.add(claim)
+                    return r
         return None
+
+    def _diagnose_selected(self) -> None:
+        """Diagnose the selected row now, in a thread of its own (another may be slow: docker)."""
+        row = self.selected_row()
+        if row is not None and row.key in self.rows and self._claim(row) is not None:
+            threading.Thread(target=self._diagnose, args=(row,), name="pd-ui-why", daemon=True).start()
 
     def _diagnosed(self, row: Row, d: Diagnosis | None, error: str | None) -> None:
         self.diagnoses[row.key] = (row.fingerprint, d, error)
@@ -613,10 +631,9 @@ class PortsApp(App[None]):
         return self.rows.get(key) or (self.gone[key][0] if key in self.gone else None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._selected = self.selected_key()
         if self.query_one("#details").has_class("shown"):
             self._show_details()
-        self._diagnose_now.set()
+        self._diagnose_selected()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_details()
@@ -642,7 +659,7 @@ class PortsApp(App[None]):
             body.update(Text(f"{row.port}/{row.protocol}: nothing listens on it any more."))
         elif have is None or have[0] != row.fingerprint:
             body.update(Text(f"{row.port}/{row.protocol}: diagnosing…"))
-            self._diagnose_now.set()
+            self._diagnose_selected()
         elif have[1] is None:
             body.update(Text(f"{row.port}/{row.protocol}: {escape(have[2] or '?')}"))
         else:
@@ -751,8 +768,7 @@ class PortsApp(App[None]):
     def _diagnose_then_copy(self, row: Row) -> None:
         from ..diagnose import why
 
-        with self._lock:
-            d = why(row.port, row.protocol)
+        d = why(row.port, row.protocol)
         self._post(self._copy_from, d)
 
     def _copy_from(self, d: Diagnosis) -> None:
