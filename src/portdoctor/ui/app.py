@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 SCAN_INTERVAL = 1.0  # seconds between two scans of the listeners
 MARK_SECONDS = 3.0  # how long a new row stays marked '+', a gone row '-' before it goes
 FREE_TIMEOUT = 5.0  # as `portdoctor free`
+SLOW = 3.0  # seconds the background diagnosis waits for one row before it goes on to the next
 
 # (key, header, width): widths add up to 77, so the table fits 80 columns with its scrollbar.
 COLUMNS = (
@@ -355,6 +356,8 @@ class PortsApp(App[None]):
         self._scan_now = threading.Event()
         self._diagnose_now = threading.Event()
         self._first_scan = True
+        self._status_text = ""
+        self._scan_started: float | None = None  # set by the scan thread while it scans
         self._last_protocols: tuple[str, ...] = ()
         self._typing = False
 
@@ -397,11 +400,13 @@ class PortsApp(App[None]):
 
         while not self._stop.is_set():
             protocols = ("tcp", "udp") if self.udp else ("tcp",)
+            self._scan_started = time.monotonic()
             try:
                 rows = rows_of(listening(protocols))
                 error = None
             except Exception as exc:  # noqa: BLE001 - shown on the status line, the loop goes on
                 rows, error = None, f"{type(exc).__name__}: {exc}"
+            self._scan_started = None
             if not self._post(self._apply_scan, rows, error, protocols):
                 return
             self._scan_now.wait(self.interval)
@@ -444,7 +449,12 @@ class PortsApp(App[None]):
     # -- the diagnosis thread ----------------------------------------------------------------------
 
     def _diagnose_loop(self) -> None:
-        """Diagnose every row once per set of holders, in table order, one at a time."""
+        """Diagnose every row once per set of holders, in table order, one at a time.
+
+        Each diagnosis runs in a thread of its own that this loop waits for at most SLOW
+        seconds: a diagnosis that hangs (a process whose files block, a manager that does not
+        answer) keeps its row at '…' but never holds up the other rows.
+        """
         while not self._stop.is_set():
             self._diagnose_now.wait(1.0)
             self._diagnose_now.clear()
@@ -452,8 +462,9 @@ class PortsApp(App[None]):
                 row = self._claim()
                 if row is None:
                     break
-                if not self._diagnose(row):
-                    return
+                worker = threading.Thread(target=self._diagnose, args=(row,), name="pd-ui-why", daemon=True)
+                worker.start()
+                worker.join(SLOW)
 
     def _diagnose(self, row: Row) -> bool:
         """Run why() for a claimed row and hand the result to the event loop; False once closed."""
@@ -587,8 +598,13 @@ class PortsApp(App[None]):
             self.gone.pop(k, None)
         if expired:
             self._redraw()
+        started = self._scan_started
+        if started is not None and now - started > SLOW:
+            self._status(f"scan running for {now - started:.0f}s")
+        elif "scan running" in self._status_text:
+            self._status()
 
-    def _status(self) -> None:
+    def _status(self, note: str = "") -> None:
         shown = sum(1 for _ in self.shown)
         what = "TCP+UDP" if self.udp else "TCP"
         who = "mine" if self.mine else "all users"
@@ -604,7 +620,11 @@ class PortsApp(App[None]):
                 t.append(f"{hidden} hidden: sudo portdoctor ui", style="bold")
             else:
                 t.append(f"{hidden} hidden (see why)", style="dim")
-        self.query_one("#status", Static).update(t)
+        if note:
+            t.append(f"  {note}", style="bold")
+        if t.plain != self._status_text:  # an unchanged line is not redrawn
+            self._status_text = t.plain
+            self.query_one("#status", Static).update(t)
 
     def _say(self, message: str, style: str = "") -> None:
         """Show one line at the bottom (already escaped)."""
