@@ -207,6 +207,13 @@ def test_details_show_the_full_why(servers: Servers, tmp_path: os.PathLike[str])
         assert cell(app, key, "cause") not in ("", "…")
         await pilot.press("escape")
         assert not app.query_one("#details").has_class("shown")
+        await pilot.press("slash", *str(srv.port), "enter", "enter")
+        await until(pilot, lambda: app.query_one("#details").has_class("shown"), "the details again")
+        await pilot.press("escape")
+        assert not app.query_one("#details").has_class("shown")
+        assert app.query_text == str(srv.port), "esc closes the details first, the filter stays"
+        await pilot.press("escape")
+        assert app.query_text == ""
 
     drive(test)
 

@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ..render import Painter, diagnosis_text, escape
@@ -256,7 +257,7 @@ class FreeScreen(ModalScreen[bool]):
             t.append(f"Not freed: {escape(r.summary)}\n", style="bold reverse")
         t.append("\n")
         for s in r.steps:
-            t.append(f"  {s.seconds:.2f}s {s.action:<7} {escape(s.target)}: {escape(s.result)}\n")
+            t.append(f" {s.seconds:.2f}s {s.action:<7} {escape(s.target)}: {escape(s.result)}\n")
         if r.respawned_by:
             cmd = r.respawned_by.get("command")
             t.append(f"\nRespawned by {escape(r.respawned_by.get('name') or '?')}", style="bold")
@@ -288,25 +289,31 @@ class PortTable(DataTable[Text]):
     BINDINGS = [Binding("enter", "select_cursor", "Why")]
 
     def on_key(self, event: Any) -> None:
-        # While the filter is open, keys are typed into it here, before any binding sees them:
-        # the table keeps the focus, so nothing typed fast is lost to a focus change.
-        # '/' opens it here too, not only through the app's binding: the keys typed right after
-        # it are already queued for the table, and must find the filter open.
-        app = self.app
-        if not isinstance(app, PortsApp):
-            return
-        if event.key == "slash" and not app.typing:
-            app.action_filter()
-        elif not app.filter_key(event.key, event.character, event.is_printable):
-            return
-        event.stop()
-        event.prevent_default()
+        _filter_keys(self, event)
+
+
+def _filter_keys(widget: Widget, event: Any) -> None:
+    """While the filter is open, keys are typed into it by the focused widget, before any binding
+    sees them, so nothing typed fast is lost to a change of focus; '/' opens it the same way, as
+    the keys typed right after it are already queued for this widget."""
+    app = widget.app
+    if not isinstance(app, PortsApp):
+        return
+    if event.key == "slash" and not app.typing:
+        app.action_filter()
+    elif not app.filter_key(event.key, event.character, event.is_printable):
+        return
+    event.stop()
+    event.prevent_default()
 
 
 class Details(VerticalScroll):
     """The full why of the selected row; it takes the focus, so arrows and page keys scroll it."""
 
     BINDINGS = [Binding("enter", "app.close", "Back")]
+
+    def on_key(self, event: Any) -> None:
+        _filter_keys(self, event)
 
 
 class PortsApp(App[None]):
@@ -686,16 +693,21 @@ class PortsApp(App[None]):
             body.update(Text(diagnosis_text(have[1], Painter(False))))
 
     def action_close(self) -> None:
-        """esc: close the filter (clearing it), else the details."""
+        """esc: close the details, else the filter (clearing it)."""
+        details = self.query_one("#details")
+        if details.has_class("shown"):
+            details.remove_class("shown")
+            self.table.focus()
+            return
+        self._clear_filter()
+
+    def _clear_filter(self) -> None:
         filt = self.query_one("#filter", Input)
         if filt.has_class("shown"):
             self._typing = False
             filt.value = ""
             filt.remove_class("shown")
             self._set_query("")
-            return
-        self.query_one("#details").remove_class("shown")
-        self.table.focus()
 
     # -- filter ------------------------------------------------------------------------------------
 
@@ -720,7 +732,7 @@ class PortsApp(App[None]):
             if not filt.value:
                 filt.remove_class("shown")
         elif key == "escape":
-            self.action_close()
+            self._clear_filter()
         elif key == "backspace":
             filt.value = filt.value[:-1]
         elif character and printable:
