@@ -225,8 +225,7 @@ def test_markup_and_control_characters_render_literally(servers: Servers) -> Non
     async def test(app: PortsApp, pilot: Pilot[None]) -> None:
         k1 = await select(app, pilot, markup.port)
         assert cell(app, k1, "name") == "[red]x[/]"
-        await pilot.pause(0.2)
-        assert "[red]x[/]" in screen_text(app), "drawn literally, not parsed as markup"
+        await until(pilot, lambda: "[red]x[/]" in screen_text(app), "the name drawn literally, not as markup")
         await pilot.press("enter")
         body = app.query_one("#details-body")
         await until(pilot, lambda: "Holders" in text_of(body), "the diagnosis")
@@ -235,8 +234,7 @@ def test_markup_and_control_characters_render_literally(servers: Servers) -> Non
         assert cell(app, k2, "name").startswith("\\x1b[31m")
         await until(pilot, lambda: "Holders" in text_of(body) and str(evil.pid) in text_of(body), "details")
         assert "\x1b" not in text_of(body)
-        await pilot.pause(0.2)
-        assert "\\x1b[31mevil" in screen_text(app)
+        await until(pilot, lambda: "\\x1b[31mevil" in screen_text(app), "the escaped name on the screen")
 
     drive(test)
 
@@ -354,7 +352,7 @@ def test_no_color(monkeypatch: pytest.MonkeyPatch, servers: Servers) -> None:
     async def test(app: PortsApp, pilot: Pilot[None]) -> None:
         assert app.no_color
         await select(app, pilot, srv.port)
-        await pilot.pause(0.2)
+        await until(pilot, lambda: "Quit" in screen_text(app), "the footer")
         shown = screen_text(app)
         for key in ("Why", "Filter", "Free", "Copy", "Pick", "Mine", "UDP", "Refresh", "Quit"):
             assert key in shown, f"{key} in the footer of an 80x24 screen"
