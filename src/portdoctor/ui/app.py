@@ -561,7 +561,7 @@ class PortsApp(App[None]):
             row.user,
             row.name or ("(hidden)" if row.hidden else ""),
             row.project,
-            self._cause(row),
+            "" if state == "gone" and self._cause(row) == PENDING else self._cause(row),
             row.uptime(),
         )
         return tuple((v, style) for v in values)
@@ -778,7 +778,6 @@ class PortsApp(App[None]):
             return
 
         def done(freed: bool | None) -> None:
-            self.diagnoses.pop(row.key, None)
             self._scan_now.set()
             self.table.focus()
 
