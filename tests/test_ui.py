@@ -127,8 +127,7 @@ def test_ui_without_a_terminal_is_one_line_and_exit_2(argv: list[str]) -> None:
 
 def test_ui_without_textual_says_how_to_install_it() -> None:
     code = (
-        "import sys\nsys.modules['textual'] = None\n"
-        "from portdoctor.cli import main\nsys.exit(main(['ui']))\n"
+        "import sys\nsys.modules['textual'] = None\nfrom portdoctor.cli import main\nsys.exit(main(['ui']))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
