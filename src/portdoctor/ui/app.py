@@ -2,7 +2,7 @@
 
 Built on Textual (imported only here, by ``portdoctor ui`` and ``portdoctor ls -i``). Daemon
 threads do the work off the event loop: one scans the listeners about once a second
-(``listening()``, ~30 ms), one diagnoses the rows one by one (``why()``, each port again only
+(``listening()``, a few ms), one diagnoses the rows one by one (``why()``, each port again only
 when its holders change), and the selected row is diagnosed at once in a thread of its own, so
 a slow diagnosis elsewhere (a Docker engine that takes its time) never holds it up. The table
 is updated in place, cell by cell, so it does not flicker and the cursor stays on its row.
@@ -27,7 +27,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ..render import Painter, diagnosis_text, escape
-from .rows import HIDDEN, PENDING, Row, cause_word, matches, rows_of, suggested
+from .rows import PENDING, Row, cause_word, matches, rows_of, suggested
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,10 +64,6 @@ def _cut(text: str, width: int) -> str:
 
 def _cell(text: str, width: int, style: str = "") -> Text:
     return Text(_cut(text, width), style=style, no_wrap=True, overflow="ellipsis")
-
-
-def _label(text: str) -> str:
-    return escape(text)
 
 
 class FreeScreen(ModalScreen[bool]):
@@ -833,4 +829,4 @@ class PortsApp(App[None]):
         self._post(self._say, f"port {p.port}/{p.protocol} is free and safe to use near {row.port}", "bold")
 
 
-__all__ = ["FreeScreen", "PortsApp", "HIDDEN", "PENDING"]
+__all__ = ["FreeScreen", "PortTable", "PortsApp"]
