@@ -420,10 +420,21 @@ class PortsApp(App[None]):
         if self._stop.is_set():
             return False
         try:
-            self.call_from_thread(fn, *args)
+            self.call_from_thread(self._guarded, fn, *args)
         except Exception:  # noqa: BLE001 - the app closed under us
             return False
         return True
+
+    def _guarded(self, fn: Any, *args: Any) -> None:
+        """Run a thread's result on the loop, unless the app is closing (its widgets are gone)."""
+        from textual.css.query import NoMatches
+
+        if self._stop.is_set():
+            return
+        try:
+            fn(*args)
+        except NoMatches:
+            pass  # the widgets it updates exist from mount to exit: the app is closing
 
     def _apply_scan(self, rows: list[Row] | None, error: str | None, protocols: tuple[str, ...]) -> None:
         if rows is None:
