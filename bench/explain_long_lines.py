@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from portdoctor.explain import parse_bind_error  # noqa: E402
+from portdoctor._explain import parse_bind_error  # noqa: E402
 
 ERROR = "Error: listen EADDRINUSE: address already in use :::3000\n"
 SIZES = (1024, 16 * 1024, 100 * 1024, 1024 * 1024)

@@ -1,5 +1,5 @@
-"""The public API: every exported name resolves, and the functions that share a name with their
-module stay callable whichever was imported first."""
+"""The public API: every exported name resolves, and a function is never shadowed by a module
+of the same name (the implementation modules are private: portdoctor._free holds free())."""
 
 from __future__ import annotations
 
@@ -19,24 +19,22 @@ def test_every_exported_name_resolves() -> None:
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
-def test_function_callable_after_its_module_was_imported(name: str) -> None:
-    # A fresh interpreter: import the submodule first (as the library itself does), then call
-    # the package attribute, which the import system has bound to the module.
+def test_function_is_the_function_after_its_module_was_imported(name: str) -> None:
+    # A fresh interpreter: import the private module first (as the library itself does), then
+    # the package attribute is still the function: implementation modules are private
+    # (portdoctor._free holds free()), so no module shadows a function of the same name.
     code = (
-        "import importlib, portdoctor\n"
-        f"importlib.import_module('portdoctor.{name}')\n"
+        "import importlib, types, portdoctor\n"
+        f"importlib.import_module('portdoctor._{name}')\n"
         f"attr = portdoctor.{name}\n"
-        "assert callable(attr), type(attr)\n"
-        f"assert hasattr(attr, '__call__')\n"
-        f"import portdoctor.{name} as m\n"
-        f"assert callable(getattr(m, '{name}'))\n"
+        "assert isinstance(attr, types.FunctionType), type(attr)\n"
+        f"assert attr is importlib.import_module('portdoctor._{name}').{name}\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_callable_module_calls_the_function() -> None:
-    import portdoctor.find
+def test_no_public_module_shadows_a_function() -> None:
+    import importlib.util
 
-    finding = portdoctor.find(1, ("tcp",))  # the module, called: the function runs
-    assert type(finding).__name__ == "Finding"
-    assert portdoctor.find.find is not None  # and it is still the module
+    for name in (*FUNCTIONS, "explain"):
+        assert importlib.util.find_spec(f"portdoctor.{name}") is None, name

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from portdoctor._find import Finding
 from portdoctor.causes import Context
 from portdoctor.causes.gates import GATES
-from portdoctor.find import Finding
 from portdoctor.model import Holder, ProcessRef, Socket
 
 # A pid no process has (above the kernel's pid_max limit): nothing of the test runner leaks in.

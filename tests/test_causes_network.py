@@ -16,9 +16,9 @@ import pytest
 
 from infra import free_port, wait_until
 from portdoctor import ranges
+from portdoctor._find import find, sockets
 from portdoctor.causes import Context, privileged, reserved
 from portdoctor.diagnose import why
-from portdoctor.find import find, sockets
 
 LINUX = sys.platform.startswith("linux")
 SRC = str(Path(__file__).resolve().parent.parent / "src")
@@ -318,7 +318,7 @@ def test_cap_eff_parsing() -> None:
 def test_privileged_note_when_held() -> None:
     """Annotate: a held low port also needs privileges once freed (as an unprivileged user)."""
     code = (
-        "import sys; from portdoctor.causes import Context, privileged; from portdoctor.find import find\n"
+        "import sys; from portdoctor.causes import Context, privileged; from portdoctor._find import find\n"
         "from portdoctor.model import Cause\n"
         "ctx = Context(port=int(sys.argv[1]), protocol='tcp', finding=find(int(sys.argv[1])))\n"
         "privileged.annotate(ctx, Cause(kind='unknown', summary='x')); print(ctx.notes)\n"

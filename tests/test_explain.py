@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra import require
-from portdoctor.explain import KINDS, BindError, BindErrorScanner, _clean, advice, describe, parse_bind_error
+from portdoctor._explain import KINDS, BindError, BindErrorScanner, _clean, advice, describe, parse_bind_error
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bind_errors"
 INDEX = json.loads((FIXTURES / "index.json").read_text())
@@ -734,11 +734,11 @@ def test_more_runtimes(
 
 def test_portdoctor_explain_callable_after_its_module_was_imported() -> None:
     code = (
-        "import portdoctor, portdoctor.explain\n"
+        "import portdoctor, portdoctor._explain as impl\n"
         "e = portdoctor.explain('listen tcp :1: bind: address already in use', diagnose=False)\n"
         "assert type(e).__name__ == 'Explanation', type(e)\n"
         "assert (e.error.port, e.error.runtime, e.diagnosis) == (1, 'go', None)\n"
-        "assert portdoctor.explain.parse_bind_error is portdoctor.parse_bind_error\n"
+        "assert impl.parse_bind_error is portdoctor.parse_bind_error\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env=ENV)
 

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-import portdoctor.find as finder
+import portdoctor._find as finder
 from infra import free_port, holders, wait_until
 from portdoctor.model import Holder, Socket
 from servers import Servers, leave_time_wait, ss_holders

@@ -118,7 +118,7 @@ def test_ignores_sigterm_with_force_is_killed(servers: Servers) -> None:
 
 
 def test_ask_callback_escalates(servers: Servers) -> None:
-    from portdoctor.free import free
+    from portdoctor._free import free
 
     port = free_port()
     proc = servers.start(TERM_SERVER, str(port), "ignore", port=port)
@@ -137,7 +137,7 @@ def test_ask_callback_escalates(servers: Servers) -> None:
 
 
 def test_forked_worker_group(servers: Servers) -> None:
-    from portdoctor.free import plan
+    from portdoctor._free import plan
 
     port = free_port()
     proc = servers.start(PREFORK, str(port), "2", port=port)
@@ -186,7 +186,7 @@ def test_ancestor_refused_even_with_force() -> None:
 
 
 def test_pid_exits_between_diagnosis_and_signal(servers: Servers) -> None:
-    from portdoctor.free import execute, plan
+    from portdoctor._free import execute, plan
 
     port = free_port()
     proc = servers.start(TERM_SERVER, str(port), port=port)
@@ -201,7 +201,7 @@ def test_pid_exits_between_diagnosis_and_signal(servers: Servers) -> None:
 
 
 def test_zombie_counts_as_gone(servers: Servers) -> None:
-    from portdoctor.free import execute, plan
+    from portdoctor._free import execute, plan
 
     port = free_port()
     proc = servers.start(TERM_SERVER, str(port), port=port)
@@ -213,7 +213,7 @@ def test_zombie_counts_as_gone(servers: Servers) -> None:
 
 
 def test_recycled_pid_is_never_signalled(servers: Servers) -> None:
-    from portdoctor.free import execute, pin, plan
+    from portdoctor._free import execute, pin, plan
 
     port = free_port()
     proc = servers.start(TERM_SERVER, str(port), port=port)
@@ -306,8 +306,8 @@ def test_other_users_process_needs_force(servers: Servers) -> None:
 
 
 def test_pid_1_is_refused() -> None:
-    from portdoctor.free import Plan, Target, execute
-    from portdoctor.free import _refusals as refusals
+    from portdoctor._free import Plan, Target, execute
+    from portdoctor._free import _refusals as refusals
 
     init = Target(1, "init", 0.0)
     p = Plan(port=1, protocol="tcp", in_use=True, targets=(init,), holders=(init,))

@@ -67,7 +67,7 @@ def test_dry_run_says_whether_it_will_watch(sessions: list[subprocess.Popen[str]
 
 
 def test_shell_loop_keeps_the_watch_and_catches_the_respawn(sessions: list[subprocess.Popen[str]]) -> None:
-    from portdoctor.free import free
+    from portdoctor._free import free
 
     port = free_port()
     # The pause lets free see the port released first: the watch, not the wait, must catch it.
@@ -85,7 +85,7 @@ def test_shell_loop_keeps_the_watch_and_catches_the_respawn(sessions: list[subpr
 
 @pytest.mark.pm2
 def test_pm2_app_keeps_the_watch_and_catches_the_respawn(pm2: PM2, monkeypatch: pytest.MonkeyPatch) -> None:
-    from portdoctor.free import free
+    from portdoctor._free import free
 
     port = free_port()
     eco = pm2.home / "again.ecosystem.json"

@@ -11,7 +11,7 @@ import termios
 
 import pytest
 
-import portdoctor.find as finder
+import portdoctor._find as finder
 from infra import free_port, wait_until
 from servers import Servers, leave_time_wait
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from portdoctor._find import Finding
 from portdoctor.causes import Context
 from portdoctor.causes import macos as mcause
-from portdoctor.find import Finding
 from portdoctor.model import Holder, Socket
 from portdoctor.parsers import macos as mac
 from portdoctor.platforms import generic

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from portdoctor.errors import UsageError
-from portdoctor.pick import (
+from portdoctor._pick import (
     DEFAULT_RANGE,
     FREE,
     RESERVED,
@@ -24,6 +23,7 @@ from portdoctor.pick import (
     parse_range,
     pick,
 )
+from portdoctor.errors import UsageError
 from portdoctor.probe import can_bind
 from portdoctor.ranges import BROWSER_RESTRICTED_PORTS, ephemeral_range, why_unsafe
 from portdoctor.registry import Registry

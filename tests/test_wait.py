@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from infra import free_port
+from portdoctor._wait import wait
 from portdoctor.errors import UsageError
-from portdoctor.wait import wait
 
 LISTENER = (
     "import socket, sys\n"
@@ -88,7 +88,7 @@ def test_time_wait_is_not_free_but_bindable_with_reuseaddr() -> None:
     conn.close()
     client.recv(1)
     client.close()
-    from portdoctor.find import sockets
+    from portdoctor._find import sockets
 
     assert any(s.state == "TIME_WAIT" for s in sockets(port, ("tcp",)))
     assert not wait(port, until="free", timeout=0)
@@ -206,7 +206,7 @@ def run_wait(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TIME_WAIT bind rules are Linux's")
 def test_bindable_waits_out_time_wait_without_reuseaddr(procs: list[subprocess.Popen[str]]) -> None:
-    from portdoctor.find import sockets
+    from portdoctor._find import sockets
     from portdoctor.probe import can_bind
 
     port, client_port = time_wait_on_a_port()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from portdoctor._find import Finding
 from portdoctor.causes import Context
 from portdoctor.causes import windows as wcause
-from portdoctor.find import Finding
 from portdoctor.model import Holder, ProcessRef, Socket
 from portdoctor.parsers import windows as win
 

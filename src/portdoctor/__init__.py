@@ -19,6 +19,11 @@ __version__ = "0.1.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._explain import BindError, Explanation, explain, parse_bind_error
+    from ._find import Finding, find, in_use, sockets
+    from ._free import FreeResult, free
+    from ._pick import Pick, pick
+    from ._wait import wait
     from .bind import bind_or_explain, listen_or_explain
     from .diagnose import why
     from .errors import (
@@ -38,22 +43,17 @@ if TYPE_CHECKING:
         ReservationConflict,
         UsageError,
     )
-    from .explain import BindError, Explanation, explain, parse_bind_error
-    from .find import Finding, find, in_use, sockets
-    from .free import FreeResult, free
     from .listing import Listener, listening
     from .model import Action, Cause, Diagnosis, Hidden, Holder, ProcessRef, Project, Socket
-    from .pick import Pick, pick
     from .probe import BindResult, can_bind
     from .registry import Registry, Reservation
-    from .wait import wait
 
 _LAZY = {
     "why": "diagnose",
-    "find": "find",
-    "Finding": "find",
-    "in_use": "find",
-    "sockets": "find",
+    "find": "_find",
+    "Finding": "_find",
+    "in_use": "_find",
+    "sockets": "_find",
     "listening": "listing",
     "Listener": "listing",
     "Action": "model",
@@ -81,19 +81,19 @@ _LAZY = {
     "ReservationConflict": "errors",
     "bind_or_explain": "bind",
     "listen_or_explain": "bind",
-    "parse_bind_error": "explain",
-    "BindError": "explain",
-    "explain": "explain",
-    "Explanation": "explain",
-    "pick": "pick",
-    "Pick": "pick",
+    "parse_bind_error": "_explain",
+    "BindError": "_explain",
+    "explain": "_explain",
+    "Explanation": "_explain",
+    "pick": "_pick",
+    "Pick": "_pick",
     "can_bind": "probe",
     "BindResult": "probe",
     "Registry": "registry",
     "Reservation": "registry",
-    "wait": "wait",
-    "free": "free",
-    "FreeResult": "free",
+    "wait": "_wait",
+    "free": "_free",
+    "FreeResult": "_free",
 }
 
 __all__ = [

@@ -20,7 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .explain import BindError
+    from ._explain import BindError
     from .model import Diagnosis
 
 # The bind failures we explain; any other OSError propagates unchanged.
@@ -57,7 +57,7 @@ def _holders_line(d: Diagnosis) -> str | None:
 
 def explain_failure(exc: OSError, address: Any, protocol: str = "tcp") -> PortInUseError:
     """The PortInUseError for a failed bind of ``address``: its message says who holds the port."""
-    from .explain import BindError, advice
+    from ._explain import BindError, advice
     from .render import escape
 
     code = exc.errno if exc.errno is not None else _errno.EADDRINUSE

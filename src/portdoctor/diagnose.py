@@ -26,8 +26,8 @@ def why(
     diagnosis can say for certain whether it would succeed (a real bind probe). ``cwd`` and
     ``command`` describe the user's own project, to recognise a second instance of it.
     """
+    from ._find import find
     from .causes import Context, detect
-    from .find import find
 
     number = parse_port(port)
     parse_protocol(protocol)
@@ -75,7 +75,7 @@ def _other_protocol(port: int, protocol: str) -> str | None:
         return None
     if not found:
         return None
-    from .find import find
+    from ._find import find
 
     finding = find(port, (protocol,), listening_only=True)
     from .model import groups_of

@@ -25,7 +25,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .free import FreeResult
+    from ._free import FreeResult
     from .model import Diagnosis
 
 

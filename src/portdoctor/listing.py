@@ -41,7 +41,7 @@ class Listener(Record):
 
 def listening(protocols: Sequence[str] = (TCP,), *, all_netns: bool = False) -> list[Listener]:
     """Every listening socket (bound, for UDP) with its holders, one row per (socket, holder)."""
-    from .find import find
+    from ._find import find
 
     finding = find(None, protocols, listening_only=True)
     hidden = {h.inode for h in finding.hidden}

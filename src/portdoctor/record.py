@@ -178,23 +178,3 @@ class Record(metaclass=RecordType):
 
 def _rebuild(cls: type[R], fields: dict[str, Any]) -> R:
     return cls(**fields)
-
-
-def callable_module(module_name: str, function: str) -> None:
-    """Make ``portdoctor.<module>(...)`` call the function of the same name.
-
-    ``portdoctor.free``, ``.pick``, ``.find`` and ``.wait`` are both modules and the functions
-    of the public API. Once a submodule is imported, the import system binds the package
-    attribute to the module, hiding the lazily exported function; a module that can be called
-    keeps ``portdoctor.free(3000)`` working whichever was imported first.
-    """
-    import sys
-    import types
-
-    module = sys.modules[module_name]
-
-    class CallableModule(types.ModuleType):
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            return getattr(self, function)(*args, **kwargs)
-
-    module.__class__ = CallableModule

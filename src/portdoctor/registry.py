@@ -144,7 +144,7 @@ class Registry:
         """Reserve a port for ``name`` (or return its reservation), never one held by another name.
 
         With ``port`` None, an existing reservation is returned as it is (its last-used time
-        updated); otherwise a free, safe port is chosen as :func:`portdoctor.pick.pick` does.
+        updated); otherwise a free, safe port is chosen as :func:`portdoctor.pick` does.
         With ``port`` given, that port is recorded, unless another name holds it or ``name``
         already has a different port (:class:`ReservationConflict`).
         """
@@ -174,7 +174,7 @@ class Registry:
                 for r in db.execute("SELECT port, name FROM reservations WHERE protocol = ?", (protocol,))
             }
             if port is None:
-                from .pick import search, start_for
+                from ._pick import search, start_for
 
                 port = search(
                     near=near,

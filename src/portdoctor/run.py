@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
-    from .explain import BindError
+    from ._explain import BindError
     from .model import Diagnosis
 
 ASK = "ask"
@@ -110,7 +110,7 @@ def initial_port(
         raise UsageError("give --port or --name, not both")
     if port is not None:
         return Choice(parse_port(port), protocol, "port")
-    from .pick import pick
+    from ._pick import pick
 
     if name is not None:
         p = pick(name=name, protocol=protocol)
@@ -160,7 +160,7 @@ def settle(
         note = f"port {port}/{protocol} is busy: {summary} Using {new} instead."
         return choice.replace(port=new, action=NEXT, notes=(*choice.notes, note))
     if action == FREE:
-        from .free import free
+        from ._free import free
 
         result = free(port, protocol=protocol, ask=ask_kill)
         if not result.freed or busy(port, protocol, host):
@@ -178,7 +178,7 @@ def _summary(d: Diagnosis) -> str:
 
 
 def _next_port(port: int, protocol: str) -> int | None:
-    from .pick import pick
+    from ._pick import pick
 
     try:
         return pick(near=min(port + 1, 65535), protocol=protocol).port
@@ -424,7 +424,7 @@ def bind_failure(
     """
     if outcome.status == 0 or not outcome.stderr_tail:
         return None, None
-    from .explain import parse_bind_error
+    from ._explain import parse_bind_error
 
     error = parse_bind_error(outcome.stderr_tail.decode("utf-8", "replace"))
     if error is None:

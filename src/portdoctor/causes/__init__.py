@@ -15,7 +15,7 @@ from ..model import TCP, Action, Cause, Holder, Socket
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..find import Finding
+    from .._find import Finding
     from ..probe import Availability, BindResult
 
 # Module names under portdoctor.causes, most specific first (tests/test_causes_contract.py checks

@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     A described bind (--host, --ipv6, --[no-]reuseaddr) that fails for any other reason (a low
     port, an address that is not local) is also exit 1: that bind cannot be made.
     """
-    from ..find import sockets
+    from .._find import sockets
     from ..probe import availability
 
     protocol = "udp" if args.udp else "tcp"

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import argparse
     import queue
 
-    from ..explain import BindError
+    from .._explain import BindError
 
 # After a bind error line, how long the output may stay quiet before we answer: a runtime
 # prints its error and what completes it (stack, error object, HINT) in one burst.
@@ -80,7 +80,7 @@ def _stream(wait: bool) -> BindError | None:
     import queue
     import threading
 
-    from ..explain import BindErrorScanner
+    from .._explain import BindErrorScanner
 
     if sys.stdin is None:
         return None
@@ -105,8 +105,8 @@ def _stream(wait: bool) -> BindError | None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0: the port is free now; 1: still in use (or unknown); 2: no bind error found."""
+    from .._explain import Explanation, advice, describe, diagnose_error, is_named_pipe, parse_bind_error
     from ..errors import UsageError
-    from ..explain import Explanation, advice, describe, diagnose_error, is_named_pipe, parse_bind_error
     from ..render import Painter, diagnosis_text, escape, print_json
 
     if args.text and args.text != ["-"]:

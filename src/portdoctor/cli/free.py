@@ -9,7 +9,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ..free import FreeResult
+    from .._free import FreeResult
     from ..render import Painter
 
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     """Free each port; exit 0 when all are free, 1 when one is not, 3 when one was refused."""
     import sys
 
-    from ..free import FreeRefused, free
+    from .._free import FreeRefused, free
     from ..render import Painter, print_json
 
     protocol = "udp" if args.udp else "tcp"
@@ -117,7 +117,7 @@ def _text(r: FreeResult, paint: Painter) -> str:
     elif r.freed:
         lines.append(paint(f"{where} is free ({r.seconds:.2f}s).", "green"))
         if r.steps and r.steps[-1].result != "already free":
-            from ..free import watch_text
+            from .._free import watch_text
 
             lines.append(escape(watch_text(r.watched, r.respawn_risk)))
     else:

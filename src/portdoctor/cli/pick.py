@@ -14,8 +14,8 @@ def range_arg(text: str) -> tuple[int, int]:
     """argparse type for FIRST-LAST: one clear error line on bad input."""
     import argparse
 
+    from .._pick import parse_range
     from ..errors import UsageError
-    from ..pick import parse_range
 
     try:
         return parse_range(text)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the port; exit 1 when the name's reserved port is busy or no port is free."""
     import sys
 
-    from ..pick import REUSED, pick
+    from .._pick import REUSED, pick
 
     result = pick(
         near=args.near,
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 def explain(result: object) -> str:
     """One line on why the port was chosen."""
-    from ..pick import FREE, RESERVED, Pick
+    from .._pick import FREE, RESERVED, Pick
 
     assert isinstance(result, Pick)
     where = f"{result.port}/{result.protocol}"

@@ -114,7 +114,7 @@ def run_reserve(args: argparse.Namespace) -> int:
     r = Registry().reserve(args.name, args.port, near=args.near, range=args.range, protocol=protocol)
     notes = []
     if r.new and args.port is not None:
-        from ..pick import is_free
+        from .._pick import is_free
         from ..ranges import why_unsafe
 
         unsafe = why_unsafe(r.port, protocol)
@@ -162,7 +162,7 @@ def _listening(protocols: set[str]) -> set[tuple[int, str]]:
     """(port, protocol) of every listener in our namespace: one look at the socket table."""
     if not protocols:
         return set()
-    from ..find import sockets
+    from .._find import sockets
 
     found = sockets(None, tuple(sorted(protocols)))
     return {(s.port, s.protocol) for s in found if s.listening and not s.foreign_netns}

@@ -60,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
     """Wait; exit 0 when the state is reached, 1 on timeout."""
     import time
 
+    from .._wait import wait
     from ..errors import UsageError
-    from ..wait import wait
 
     protocol = "udp" if args.udp else "tcp"
     if args.until != "bindable" and (args.host is not None or not args.reuseaddr):

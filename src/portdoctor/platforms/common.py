@@ -38,7 +38,7 @@ def posix_username(uid: int | None) -> str | None:
     return _USERS[uid]
 
 
-# What pin() says when it cannot hold a process (free.py words the step result from these).
+# What pin() says when it cannot hold a process (_free.py words the step result from these).
 GONE = "already gone"
 DENIED = "permission denied"
 RECYCLED = "recycled"

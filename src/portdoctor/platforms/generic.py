@@ -375,7 +375,7 @@ def all_pids() -> list[int]:
     return list(psutil.pids())
 
 
-# --- holding a process still, and signalling it (for free.py) --------------------------------
+# --- holding a process still, and signalling it (for _free.py) -------------------------------
 
 
 class Pinned:

@@ -741,7 +741,7 @@ def start_time(pid: int) -> float | None:
     return None if ticks is None else _boot_time() + ticks / _clk_tck()
 
 
-# --- holding a process still, and signalling it (for free.py) --------------------------------
+# --- holding a process still, and signalling it (for _free.py) -------------------------------
 
 
 class Pinned:

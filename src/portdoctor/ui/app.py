@@ -33,7 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ..free import FreeResult, Plan
+    from .._free import FreeResult, Plan
     from ..model import Diagnosis
 
 SCAN_INTERVAL = 1.0  # seconds between two scans of the listeners
@@ -107,8 +107,8 @@ class FreeScreen(ModalScreen[bool]):
 
     @work(thread=True, exit_on_error=False)
     def _make_plan(self) -> None:
+        from .._free import plan
         from ..errors import PortdoctorError
-        from ..free import plan
 
         try:
             p = plan(self.port, self.protocol)
@@ -126,7 +126,7 @@ class FreeScreen(ModalScreen[bool]):
         self.body.update(t)
 
     def _show_plan(self, p: Plan) -> None:
-        from ..free import GRACE, KILL, SETTLE, TERM
+        from .._free import GRACE, KILL, SETTLE, TERM
 
         self.plan = p
         where = f"{p.port}/{p.protocol}"
@@ -194,7 +194,7 @@ class FreeScreen(ModalScreen[bool]):
 
     @work(thread=True, exit_on_error=False)
     def _execute(self, p: Plan) -> None:
-        from ..free import FreeRefused, execute
+        from .._free import FreeRefused, execute
 
         try:
             result = execute(p, timeout=FREE_TIMEOUT, ask=self._ask_from_thread)
@@ -221,7 +221,7 @@ class FreeScreen(ModalScreen[bool]):
         """Live progress while the stop runs: elapsed time, the port, each target."""
         if self.state not in ("running", "asking") or self.plan is None:
             return
-        from ..find import in_use
+        from .._find import in_use
 
         p = self.plan
         t = Text()
@@ -829,8 +829,8 @@ class PortsApp(App[None]):
 
     @work(thread=True, exit_on_error=False)
     def _pick_near(self, row: Row) -> None:
+        from .._pick import pick
         from ..errors import PortdoctorError
-        from ..pick import pick
 
         try:
             p = pick(near=row.port, protocol=row.protocol)

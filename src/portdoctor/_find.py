@@ -72,8 +72,3 @@ def _holders(found: Sequence[Socket]) -> tuple[Holder, ...]:
         if h is not None:
             out.append(h)
     return tuple(out)
-
-
-from .record import callable_module  # noqa: E402
-
-callable_module(__name__, "find")

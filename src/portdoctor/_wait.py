@@ -15,7 +15,7 @@ DEFAULT_INTERVAL = 0.1  # seconds between two looks at the kernel's socket table
 
 def listening(port: int, protocol: str = "tcp") -> bool:
     """True when a TCP listener (or a bound UDP socket) in our network namespace is on ``port``."""
-    from .find import sockets
+    from ._find import sockets
 
     return any(s.listening for s in sockets(port, (protocol,), all_netns=False))
 
@@ -85,8 +85,3 @@ def wait(
         if left <= 0:
             return False
         time.sleep(min(max(interval, 0.01), left))
-
-
-from .record import callable_module  # noqa: E402
-
-callable_module(__name__, "wait")

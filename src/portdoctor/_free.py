@@ -497,7 +497,7 @@ def _alive(p: _Pin) -> bool:
 
 def _listeners(port: int, protocol: str) -> list[int]:
     """Inodes of the listening sockets on the port in our namespace (0 where unknown)."""
-    from .find import sockets
+    from ._find import sockets
 
     return [s.inode for s in sockets(port, (protocol,), all_netns=False) if s.listening]
 
@@ -511,7 +511,7 @@ def _wait_port(plan: Plan, timeout: float, until: Callable[[], bool] | None = No
     """Poll until the port is released ('released': no listener, and no connection of a target
     still held by a process), re-bound by a new socket ('rebound'), ``until`` says stop
     ('stopped'), or ``timeout`` passes ('held')."""
-    from .find import sockets
+    from ._find import sockets
 
     watched = _watched(plan)
     deadline = time.monotonic() + timeout
@@ -982,8 +982,3 @@ def free(
 
 
 __all__ = ["FreeRefused", "FreeResult", "Plan", "Step", "Target", "execute", "free", "pin", "plan"]
-
-
-from .record import callable_module  # noqa: E402
-
-callable_module(__name__, "free")

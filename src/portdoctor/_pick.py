@@ -234,9 +234,3 @@ def _other_directory(reserved_from: str | None) -> str | None:
     if here == there or here.startswith(there.rstrip(os.sep) + os.sep):
         return None
     return reserved_from
-
-
-from .record import callable_module  # noqa: E402
-
-callable_module(__name__, "pick")
-

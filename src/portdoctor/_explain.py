@@ -1348,8 +1348,3 @@ def describe(error: BindError) -> str:
             f"; the server moved on to port {error.new_port}" if error.new_port else "; the server moved on"
         )
     return what + by
-
-
-from .record import callable_module  # noqa: E402
-
-callable_module(__name__, "explain")
