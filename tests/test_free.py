@@ -307,7 +307,7 @@ def test_other_users_process_needs_force(servers: Servers) -> None:
 
 def test_pid_1_is_refused() -> None:
     from portdoctor._free import Plan, Target, execute
-    from portdoctor._free import _refusals as refusals
+    from portdoctor.stopplan import _refusals as refusals
 
     init = Target(1, "init", 0.0)
     p = Plan(port=1, protocol="tcp", in_use=True, targets=(init,), holders=(init,))
