@@ -6,14 +6,13 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from infra import other_user
+from infra import other_user, portdoctor_cli
 from portdoctor.command import account, find_program, run_command
 from portdoctor.untrusted import MAX_FILE, is_dir_of, is_socket_of, read_file, read_proc, read_text
 
@@ -21,14 +20,7 @@ from portdoctor.untrusted import MAX_FILE, is_dir_of, is_socket_of, read_file, r
 def _cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portdoctor", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
+    return portdoctor_cli(*args, env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 # --- untrusted.read_file --------------------------------------------------------------------

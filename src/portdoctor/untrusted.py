@@ -18,6 +18,10 @@ from __future__ import annotations
 import os
 import stat
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 MAX_FILE = 1 << 20  # 1 MiB: a package.json, a pid file, a supervisord.conf
 MAX_PROC = 1 << 20  # 1 MiB of a /proc file (ARG_MAX is 2 MiB with an 8 MiB stack, more with more)
 MAX_CMDLINE = 256 << 10  # 256 KiB of a command line: a long Java class path fits
@@ -103,20 +107,20 @@ def _read_up_to(fd: int, limit: int) -> bytes:
 
 def is_socket_of(path: str, uid: int) -> bool:
     """True when ``path`` is a Unix socket (not a link to one) owned by ``uid``."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISSOCK(st.st_mode) and st.st_uid == uid
+    return _owned(path, uid, stat.S_ISSOCK)
 
 
 def is_dir_of(path: str, uid: int) -> bool:
     """True when ``path`` is a directory (not a link to one) owned by ``uid``."""
+    return _owned(path, uid, stat.S_ISDIR)
+
+
+def _owned(path: str, uid: int, kind: Callable[[int], bool]) -> bool:
     try:
         st = os.lstat(path)
     except OSError:
         return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid
+    return kind(st.st_mode) and st.st_uid == uid
 
 
 __all__ = [

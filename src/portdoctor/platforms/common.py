@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ..record import Record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..model import Socket
+
 
 class ProcessFacts(Record):
     """Raw facts about one process, as a back-end reads them."""
@@ -47,3 +51,10 @@ RECYCLED = "recycled"
 def same_start(expected: float | None, seen: float | None) -> bool:
     """True when two start times are the same process's (a pid alone is recycled)."""
     return expected is not None and seen is not None and abs(expected - seen) < 0.01
+
+
+def sudo_hint(s: Socket) -> str:
+    """The command that shows the holder of ``s`` to root, as it works for this install."""
+    from ..invocation import sudo_command
+
+    return sudo_command("why", str(s.port), *(["--udp"] if s.protocol == "udp" else []))

@@ -23,9 +23,8 @@ import zlib
 
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
-from ..invocation import sudo_command
 from ..model import LISTEN, TCP, UDP, UNCONN, Hidden, Socket
-from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start
+from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start, sudo_hint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -246,7 +245,7 @@ def _hidden(s: Socket) -> Hidden:
             uid=None,
             user=None,
             reason=f"{MACOS_HIDDEN_REASON}: its holder belongs to another user",
-            hint=sudo_command("why", str(s.port), *_udp(s)),
+            hint=sudo_hint(s),
         )
     if WINDOWS:
         return Hidden(
@@ -266,7 +265,7 @@ def _hidden(s: Socket) -> Hidden:
             if privileged
             else "its holder is a process of another user, whose open files you cannot read"
         ),
-        hint=None if privileged else sudo_command("why", str(s.port), *_udp(s)),
+        hint=None if privileged else sudo_hint(s),
     )
 
 
@@ -506,6 +505,3 @@ if WINDOWS:  # pragma: no cover - Windows only
 
     ranges.set_extra_reserved(_windows_excluded)
 
-
-def _udp(s: Socket) -> tuple[str, ...]:
-    return ("--udp",) if s.protocol == UDP else ()

@@ -20,7 +20,7 @@ import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
 from ..untrusted import MAX_CMDLINE, MAX_FIELDS, nul_fields, read_proc
-from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start
+from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start, sudo_hint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -488,7 +488,6 @@ def _hidden(
     s: Socket, denied: Sequence[int], privileged: bool, owners: dict[int, int | None] | None = None
 ) -> Hidden:
     """Why nobody was found holding ``s``, and what would show the holder."""
-    from ..invocation import sudo_command
 
     user = username(s.uid)
     if denied and not privileged and s.uid is not None and s.uid != os.geteuid():
@@ -518,7 +517,7 @@ def _hidden(
                     f"{len(mine)} processes{listed}{clue}. Matched by owner, not proven: only reading "
                     f"their file descriptors ({who}) proves which one holds it"
                 ),
-                hint=sudo_command("why", str(s.port), *(("--udp",) if s.protocol == UDP else ())),
+                hint=sudo_hint(s),
                 candidates=candidates,
             )
     if denied and not privileged:
@@ -531,7 +530,7 @@ def _hidden(
                 f"the socket belongs to {owner}; its holder is among {len(denied)} processes "
                 "whose file descriptors you cannot read"
             ),
-            hint=sudo_command("why", str(s.port), *(("--udp",) if s.protocol == UDP else ())),
+            hint=sudo_hint(s),
         )
     if denied:
         shown = ", ".join(str(p) for p in sorted(denied)[:5])
