@@ -96,3 +96,37 @@ def test_gunicorn_group_is_stopped_by_free(tmp_path: Path) -> None:
         assert group["master"] in signalled, result
         assert s.proc.wait(30) is not None  # the master exited, its workers with it
         assert fetch(port) == ""
+
+
+def test_node_cluster_is_one_group_though_only_the_primary_holds_the_socket() -> None:
+    """Node's round-robin cluster: the primary holds the listening socket, its workers hold none."""
+    import subprocess
+
+    from infra import CLUSTER_SERVER, kill_session, wait_listening
+
+    require(shutil.which("node") is not None, "node is needed")
+    port = free_port()
+    proc = subprocess.Popen(
+        ["node", str(CLUSTER_SERVER)],
+        env={**_env(), "PORT": str(port), "WORKERS": "3"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_listening(port, what="the node cluster")
+        data, text = _wait_workers(port, 3)
+        holders = data["holders"]
+        assert isinstance(holders, list) and [h["pid"] for h in holders] == [proc.pid]
+        (group,) = data["groups"]  # type: ignore[misc]
+        assert group["master"] == proc.pid and group["name"] == "node"
+        assert f"node: master {proc.pid} + 3 workers" in text, text
+        # free stops the primary; its workers go with it and the port is free.
+        r = portdoctor_cli("free", str(port), "--json", env=_env())
+        assert json.loads(r.stdout)["freed"] is True, r.stdout + r.stderr
+        wait_until(lambda: proc.poll() is not None, message="the cluster primary to exit")
+    finally:
+        kill_session(proc.pid)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)

@@ -9,6 +9,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from .model import Group, Holder
+
 
 def why(
     port: int | str,
@@ -58,7 +60,34 @@ def why(
         cause=cause,
         notes=tuple(ctx.notes),
         availability=ctx.availability(),
+        clusters=_clusters(finding.holders),
     )
+
+
+# Runtimes whose cluster workers get connections from a master that alone holds the socket.
+_CLUSTER_RUNTIMES = ("node", "nodejs", "bun", "deno")
+
+
+def _clusters(holders: tuple[Holder, ...]) -> tuple[Group, ...]:
+    """Node-style clusters among the holders: their workers hold no socket, so only the master's
+    children tell them (one /proc read per child, and only for a runtime that does this)."""
+    from .model import cluster_of
+    from .platforms import current as platform
+
+    out = []
+    for h in holders:
+        program = (h.cmdline[0] if h.cmdline else h.name).replace("\\", "/").rsplit("/", 1)[-1]
+        if program not in _CLUSTER_RUNTIMES:
+            continue
+        children = []
+        for pid in platform.children(h.pid)[:256]:
+            facts = platform.process(pid)
+            if facts is not None:
+                children.append((pid, facts.cmdline))
+        group = cluster_of(h, children)
+        if group is not None:
+            out.append(group)
+    return tuple(out)
 
 
 def _other_protocol(port: int, protocol: str) -> str | None:

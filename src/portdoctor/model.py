@@ -6,6 +6,7 @@ from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from .probe import Availability
@@ -185,6 +186,24 @@ class Group(Record):
         return {"master": self.master, "workers": list(self.workers), "name": self.name}
 
 
+def cluster_of(holder: Holder, children: Sequence[tuple[int, tuple[str, ...]]]) -> Group | None:
+    """A Node cluster (or alike): the master holds the listening socket and hands connections to
+    workers it forked with its own command line, which hold none (Node's round-robin scheduling).
+    ``children`` are (pid, command line) of the holder's children."""
+    def program(argv: Sequence[str]) -> str:
+        return argv[0].replace("\\", "/").rsplit("/", 1)[-1]
+
+    if not holder.cmdline:
+        return None
+    # The same program (Node re-runs process.execPath: "/usr/bin/node" for a typed "node") and the
+    # same arguments.
+    me = (program(holder.cmdline), *holder.cmdline[1:])
+    workers = tuple(pid for pid, argv in children if argv and (program(argv), *argv[1:]) == me)
+    if not workers:
+        return None
+    return Group(master=holder.pid, workers=workers, name=me[0])
+
+
 def groups_of(holders: tuple[Holder, ...]) -> tuple[Group, ...]:
     """The pre-fork groups among ``holders``: a holder whose parent also holds the port is its worker."""
     pids = {h.pid for h in holders}
@@ -324,6 +343,7 @@ class Diagnosis(Record):
     cause: Cause | None = None
     notes: tuple[str, ...] = ()  # things worth knowing: a daemon that did not answer...
     availability: Availability | None = None  # the real binds that decide ``free`` (probe.availability)
+    clusters: tuple[Group, ...] = ()  # a master holding the socket for workers that do not (Node cluster)
 
     @property
     def free(self) -> bool:
@@ -343,7 +363,9 @@ class Diagnosis(Record):
         and its child, which the cause already names."""
         if self.cause is not None and self.cause.kind == "reloader":
             return ()
-        return groups_of(self.holders)
+        found = groups_of(self.holders)
+        masters = {g.master for g in found}
+        return found + tuple(g for g in self.clusters if g.master not in masters)
 
     def holder(self, pid: int) -> Holder | None:
         """The holder with this pid, if any."""
