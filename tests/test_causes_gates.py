@@ -44,8 +44,18 @@ def open_gates(h: Holder) -> set[str]:
     return {name for name, gate in GATES.items() if gate(ctx)}
 
 
-def test_a_plain_process_opens_no_gate() -> None:
-    assert open_gates(holder(cgroup="/")) == set()
+HOLDER_GATES = {"reloader", "ide", "application", "duplicate", "orphan", "devserver"}
+
+
+def test_a_plain_process_opens_no_manager_gate() -> None:
+    assert open_gates(holder(cgroup="/")) == HOLDER_GATES
+
+
+def test_no_holder_opens_no_gate() -> None:
+    # A free port, or one whose holder cannot be seen: no detector that reads holders is imported.
+    sock = Socket(protocol="tcp", family="ipv4", address="0.0.0.0", port=3000, state="LISTEN", inode=7)
+    ctx = Context(port=3000, protocol="tcp", finding=Finding((sock,), (), ()))
+    assert {name for name, gate in GATES.items() if gate(ctx)} & HOLDER_GATES == set()
 
 
 def test_docker_gate() -> None:

@@ -214,6 +214,9 @@ def _relaunch(ctx: Context, cause: Cause) -> Cause:
     The server is the command ``portdoctor run`` is about to start, else the user's own holder
     (for the causes in _RELAUNCH_HOLDER). Where its port flag is unknown, the step says so.
     """
+    mine = [h for h in ctx.holders if ctx.is_mine(h)] if cause.kind in _RELAUNCH_HOLDER else []
+    if not ctx.command and not mine:
+        return cause  # nothing to relaunch: spare importing the table (~1 ms with shlex and re)
     from ..relaunch import for_command, for_holder
     from .actions import pick_action
 
@@ -223,12 +226,10 @@ def _relaunch(ctx: Context, cause: Cause) -> Cause:
         launch = for_command(ctx.command, ctx.cwd)
         if launch is None:
             unknown = os.path.basename(ctx.command[0])
-    elif cause.kind in _RELAUNCH_HOLDER:
-        mine = [h for h in ctx.holders if ctx.is_mine(h)]
-        if mine:
-            launch = for_holder(mine[0])
-            if launch is None:
-                unknown = mine[0].name
+    elif mine:
+        launch = for_holder(mine[0])
+        if launch is None:
+            unknown = mine[0].name
     if launch is None and unknown is None:
         return cause
     actions = []

@@ -79,6 +79,11 @@ def _systemd(ctx: Context) -> bool:
     return False
 
 
+def _held(ctx: Context) -> bool:
+    """A process holds the listening socket: the detectors that look only at holders need one."""
+    return bool(ctx.holders)
+
+
 GATES: dict[str, Callable[[Context], bool]] = {
     "windows": _windows,
     "macos": _macos,
@@ -86,4 +91,11 @@ GATES: dict[str, Callable[[Context], bool]] = {
     "pm2": pm2_evidence,
     "supervisord": _supervisord,
     "systemd": _systemd,
+    # Each of these starts with "for holder in ctx.holders" or "if not ctx.holders: return None".
+    "reloader": _held,
+    "ide": _held,
+    "application": _held,
+    "duplicate": _held,
+    "orphan": _held,
+    "devserver": _held,
 }
