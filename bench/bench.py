@@ -134,6 +134,9 @@ def main() -> int:
                 "ss -tlnp": ["ss", "-tlnp", f"sport = :{port}"],
                 "lsof -i": ["lsof", "-nP", f"-i:{port}"],
                 "fuser": ["fuser", f"{port}/tcp"],
+                # every listener: portdoctor ls against ss -tlnp without a filter
+                "portdoctor ls": [*pd, "ls"],
+                "ss -tlnp (all)": ["ss", "-tlnp"],
             }
             results: dict[str, float] = {}
             for name, argv in tools.items():
@@ -148,6 +151,9 @@ def main() -> int:
                 for name in ("ss -tlnp", "lsof -i", "fuser"):
                     if name in results:
                         print(f"portdoctor why / {name:<9} = {ours / results[name]:.2f}x")
+            if "portdoctor ls" in results and "ss -tlnp (all)" in results:
+                ratio = results["portdoctor ls"] / results["ss -tlnp (all)"]
+                print(f"portdoctor ls  / ss -tlnp (every listener) = {ratio:.2f}x")
         finally:
             os.killpg(leader, signal.SIGKILL)
             os.waitpid(leader, 0)
