@@ -112,6 +112,11 @@ def _failure(exc: OSError, host: str, family: str) -> BindResult:
     return BindResult(ok=False, errno=code, error=error, host=host, family=family, message=message)
 
 
+def is_localhost(host: str | None) -> bool:
+    """True for "localhost" as a user may write it ("localhost", "[localhost]", any case)."""
+    return host is not None and host.strip().strip("[]").lower() == "localhost"
+
+
 def _address(host: str | None, ipv6: bool | None) -> tuple[int, str, int]:
     """(family, numeric address, IPv6 scope id) for a host given by the user."""
     if host is None or host in ("", "*"):
@@ -198,7 +203,7 @@ def availability(
         modes = (reuseaddr,)
     # "localhost" is 127.0.0.1 or ::1 depending on the resolver and the runtime (Node 17+ takes
     # the resolver's first answer, browsers try ::1 first): a port taken on either is not free.
-    both = host is None or host.strip().strip("[]").lower() == "localhost"
+    both = host is None or is_localhost(host)
     families: tuple[bool | None, ...] = (False, True) if both and ipv6 is None else (ipv6,)
     binds: list[tuple[bool, BindResult]] = []
     for v6 in families:

@@ -126,23 +126,20 @@ class Context:
         return self._cache[key]  # type: ignore[return-value]
 
     def bind_probe(self) -> BindResult | None:
-        """A real bind of the user's address and port (cached); None when probing is unavailable."""
+        """A real bind of the user's address and port (cached)."""
         key = "probe"
         if key not in self._cache:
-            try:
-                from ..probe import can_bind
-            except ImportError:  # pragma: no cover - probe lands separately
-                self._cache[key] = None
-            else:
-                reuse = True if self.reuseaddr is None else self.reuseaddr
-                port, host, protocol = self.port, self.host, self.protocol
-                result = can_bind(port, host=host, protocol=protocol, ipv6=self.ipv6, reuseaddr=reuse)
-                if result.ok and self.ipv6 is None and (host or "").strip("[]").lower() == "localhost":
-                    # localhost may be ::1 too (the resolver, Node 17+, browsers): taken there is taken.
-                    v6 = can_bind(port, host=host, protocol=protocol, ipv6=True, reuseaddr=reuse)
-                    if v6.error == "in-use":
-                        result = v6
-                self._cache[key] = result
+            from ..probe import IN_USE, can_bind, is_localhost
+
+            reuse = True if self.reuseaddr is None else self.reuseaddr
+            port, host, protocol = self.port, self.host, self.protocol
+            result = can_bind(port, host=host, protocol=protocol, ipv6=self.ipv6, reuseaddr=reuse)
+            if result.ok and self.ipv6 is None and is_localhost(host):
+                # localhost may be ::1 too (the resolver, Node 17+, browsers): taken there is taken.
+                v6 = can_bind(port, host=host, protocol=protocol, ipv6=True, reuseaddr=reuse)
+                if v6.error == IN_USE:
+                    result = v6
+            self._cache[key] = result
         return self._cache[key]  # type: ignore[return-value]
 
 

@@ -13,6 +13,7 @@ import os
 import shlex
 
 from ..model import Action, Cause, Holder, ProcessRef, Stop
+from .actions import kill_action
 from .argv import WATCHER_BINARIES, basename, program
 
 TYPE_CHECKING = False
@@ -142,7 +143,6 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
         evidence.append(f"started by `{wrapper}` (a package-manager script: a plain wrapper)")
     if holder.project and holder.project.name:
         evidence.append(f"project {holder.project.name} ({holder.project.root})")
-    pid_list = " ".join(str(p) for p in pids)
     rerun = wrapper or (shlex.join(ref.cmdline) if ref.cmdline else None)
     targets = tuple(pids)
     actions = (
@@ -153,13 +153,7 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
             kind="stop-reloader",
             targets=targets,
         ),
-        Action(
-            description=f"Or send SIGTERM to {name} and its children yourself",
-            command=f"kill {pid_list}",
-            safe=True,
-            kind="signal",
-            targets=targets,
-        ),
+        kill_action(pids, description=f"Or send SIGTERM to {name} and its children yourself"),
         Action(
             description="Or run this one on another port",
             command=f"PORT=$(portdoctor pick --near {ctx.port}) {rerun}"
