@@ -43,3 +43,41 @@ def test_python_dash_m_names_the_interpreter(monkeypatch: pytest.MonkeyPatch) ->
     command = invocation.sudo_command("free", "8080", "--force")
     assert command == f"sudo {python} -m portdoctor free 8080 --force"
 
+
+
+def _adapt_by_pattern(command: str, prefix: str, udp: bool) -> str:
+    """The rewrite as a regular expression: the reference adapt_commands is held to."""
+    import re
+
+    def adapt(m: re.Match[str]) -> str:
+        args = m.group(1)
+        if udp and "--udp" not in args.split():
+            args += " --udp"
+        return prefix + args
+
+    own = r"(?<![\w./-])portdoctor( (?:why|free|pick|check|wait)\b[^\"')|;&]*?)(?=[\"')|;&]|\Z)"
+    return re.sub(own, adapt, command)
+
+
+def test_adapt_commands_rewrites_each_portdoctor_command_of_a_shell_line() -> None:
+    import random
+
+    from portdoctor.causes import adapt_commands
+
+    prefix = "/opt/venv/bin/portdoctor"
+    assert adapt_commands("portdoctor free 3000", prefix) == f"{prefix} free 3000"
+    assert adapt_commands("portdoctor free 53", prefix, udp=True) == f"{prefix} free 53 --udp"
+    line = "PORT=$(portdoctor pick --near 5173) npm run dev; until portdoctor check 80 -q; do sleep 1; done"
+    assert adapt_commands(line, "pd") == (
+        "PORT=$(pd pick --near 5173) npm run dev; until pd check 80 -q; do sleep 1; done"
+    )
+    for same in ("pip install portdoctor ", "/bin/portdoctor free 1", "xportdoctor why 1", "portdoctor whyx"):
+        assert adapt_commands(same, "pd") == same
+    samples = [line, "portdoctor why 1 --udp", "echo 'portdoctor free 2' & portdoctor wait 3|x"]
+    rng = random.Random(16)
+    pieces = ["portdoctor ", "why", "free", "pick", "wait", "check", " ", "1", "--udp", "'", '"', ")", "|",
+              ";", "&", "/", ".", "-", "x", "é", "_", "$("]
+    samples += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(4000)]
+    for text in samples:
+        for udp in (False, True):
+            assert adapt_commands(text, prefix, udp=udp) == _adapt_by_pattern(text, prefix, udp), repr(text)

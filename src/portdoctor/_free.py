@@ -13,6 +13,7 @@ import time
 
 from .errors import FreeRefused, UsageError
 from .model import TCP
+from .quoting import join as shell_join
 from .record import Record
 from .stopplan import (
     DEFAULT_TIMEOUT,
@@ -27,7 +28,6 @@ from .stopplan import (
     Target,
     plan,
     respawn_risk,
-    shell_join,
 )
 
 TYPE_CHECKING = False

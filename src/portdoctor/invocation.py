@@ -16,8 +16,9 @@ When portdoctor is used as a library (from a test, a script), the hint says ``po
 from __future__ import annotations
 
 import os
-import shlex
 import sys
+
+from .quoting import join as shell_join
 
 __all__ = ["SUDO_PATH", "own_command", "self_command", "sudo_command"]
 
@@ -78,14 +79,14 @@ def _prefix() -> list[str]:
 
 def self_command(*args: str) -> str:
     """A shell command line running this portdoctor with ``args`` (as root would need it)."""
-    return shlex.join([*_prefix(), *args])
+    return shell_join([*_prefix(), *args])
 
 
 def own_command(*args: str) -> str:
     """A shell command line that runs portdoctor with ``args`` for the user who ran it: plain
     ``portdoctor`` when their PATH has it, else the single file or the interpreter that runs it."""
     if _archive() is None and _which("portdoctor"):
-        return shlex.join(["portdoctor", *args])
+        return shell_join(["portdoctor", *args])
     return self_command(*args)
 
 

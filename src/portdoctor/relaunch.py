@@ -16,9 +16,9 @@ without following a link and without blocking on a FIFO (:func:`read_scripts`).
 from __future__ import annotations
 
 import os
-import re
 
-from .causes.argv import basename, program
+from .causes.argv import basename, is_interpreter, program, versioned
+from .quoting import quote
 from .record import Record
 
 TYPE_CHECKING = False
@@ -89,8 +89,6 @@ class Launch(Record):
         words += [_word(a, str(port)) for a in self.argv]
         text = " ".join(words)
         if self.cwd and here is not None and os.path.normpath(here) != os.path.normpath(self.cwd):
-            from shlex import quote
-
             text = f"cd {quote(self.cwd)} && {text}"
         return text
 
@@ -108,15 +106,19 @@ class Launch(Record):
 
 def _word(arg: str, port: str) -> str:
     """One shell word: ``arg`` quoted, with the port (a number or ``$(...)``) expanded in it."""
-    import shlex  # ~1 ms: only when a step is written
-
     if PORT not in arg:
-        return shlex.quote(arg)
+        return quote(arg)
     if port.isdigit():
-        return shlex.quote(arg.replace(PORT, port))
+        return quote(arg.replace(PORT, port))
     # Double quotes keep $(...) live; escape what double quotes would interpret in the rest.
-    parts = [re.sub(r'([\\"$`])', r"\\\1", p) for p in arg.split(PORT)]
-    return '"' + port.join(parts) + '"'
+    return '"' + port.join(_in_double_quotes(p) for p in arg.split(PORT)) + '"'
+
+
+def _in_double_quotes(text: str) -> str:
+    """``text`` with what double quotes would interpret (backslash, ``"``, ``$``, backquote) escaped."""
+    for special in ('\\', '"', "$", "`"):  # the backslash first: the others add backslashes
+        text = text.replace(special, "\\" + special)
+    return text
 
 
 # --- editing a command line --------------------------------------------------------------------
@@ -201,9 +203,9 @@ def _positional(after: str | None) -> Callable[[list[str]], list[str] | None]:
                 i += 2
                 continue
             if not a.startswith("-"):
-                m = re.fullmatch(r"(.*:)?(\d{1,5})", a)
-                if m:
-                    out[i] = (m.group(1) or "") + PORT
+                host, colon, number = a.rpartition(":")  # 3000, localhost:3000, [::1]:3000
+                if 1 <= len(number) <= 5 and number.isascii() and number.isdigit():
+                    out[i] = host + colon + PORT
                     return out
             i += 1
         return [*out, PORT]
@@ -343,7 +345,7 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     if len(args) == 1 and " " in args[0]:  # a process that rewrote its title
         args = args[0].split()
     first = basename(args[0]).lower()
-    if re.fullmatch(r"php[0-9.]*", first):
+    if versioned(first, "php"):
         return "php", args[:1], args[1:]
     if first in ("java", "mvn", "mvnw", "gradle", "gradlew", "dotnet"):
         return first, args[:1], args[1:]
@@ -359,9 +361,9 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
             prog = prog[: -len(suffix)]
     # node .../node_modules/vite/bin/vite.js -> vite
     script = head[-1] if head else ""
-    m = re.search(r"node_modules/((?:@[^/]+/)?[^/]+)/", script.replace("\\", "/"))
-    if m and m.group(1) in _PACKAGE_BINS:
-        prog = _PACKAGE_BINS[m.group(1)]
+    package = node_package(script.replace("\\", "/"))
+    if package in _PACKAGE_BINS:
+        prog = _PACKAGE_BINS[package]
     if prog == "bin" and script.endswith("manage.py"):
         prog = "manage.py"
     return prog, head, rest
@@ -460,10 +462,10 @@ def script_call(argv: Sequence[str]) -> tuple[str, str, list[str]] | None:
 
 def _script_argv(text: str) -> list[str] | None:
     """The server command of a script: its last ``&&`` part, without ``X=1`` or ``cross-env``."""
-    import shlex
+    from .quoting import split
 
     try:
-        words = shlex.split(text)
+        words = split(text)
     except ValueError:
         return None
     if any(w in ("|", "&", "||") or w.endswith(";") for w in words):
@@ -472,7 +474,7 @@ def _script_argv(text: str) -> list[str] | None:
         words = words[words.index("&&") + 1 :]
     if words[:1] == ["cross-env"]:
         words = words[1:]
-    while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
+    while words and _assignment(words[0]):
         words = words[1:]
     return words or None
 
@@ -499,7 +501,43 @@ def through_script(pm: str, call: Sequence[str], script: str) -> Launch | None:
 # --- from a holder, from a command -------------------------------------------------------------
 
 
-_INTERPRETER = re.compile(r"(python[0-9.]*|pypy[0-9.]*|node|nodejs|bun|deno|ruby[0-9.]*|php[0-9.]*)")
+def _assignment(word: str) -> bool:
+    """True for a shell variable assignment: ``NODE_ENV=production``."""
+    name, eq, value = word.partition("=")
+    return bool(eq) and name.isascii() and name.isidentifier() and "\n" not in value
+
+
+def node_package(path: str) -> str | None:
+    """The package of the first ``node_modules/NAME/`` in ``path`` (``@scope/name`` too)."""
+    at = -1
+    while True:
+        at = path.find("node_modules/", at + 1)
+        if at < 0:
+            return None
+        if at > 0 and path[at - 1] != "/":
+            continue
+        parts = path[at + len("node_modules/") :].split("/")
+        if len(parts) >= 3 and parts[0][:1] == "@" and len(parts[0]) > 1 and parts[1][:1] not in ("", "."):
+            return parts[0] + "/" + parts[1]
+        if len(parts) >= 2 and parts[0][:1] not in ("", "."):
+            return parts[0]
+
+
+def _node_bin(path: str) -> str | None:
+    """The program of ``.../node_modules/.bin/NAME``."""
+    folder, _, name = path.rpartition("/")
+    if name and (folder == "node_modules/.bin" or folder.endswith("/node_modules/.bin")):
+        return name
+    return None
+
+
+def _on_path(name: str) -> str | None:
+    """The first executable file ``name`` on PATH, as a shell finds it (shutil.which costs ~2 ms)."""
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def _in_venv(path: str) -> bool:
@@ -517,11 +555,9 @@ def as_typed(argv: Sequence[str], cwd: str | None) -> list[str]:
     text = [a.replace("\\", "/") for a in out]
     project = cwd.rstrip("/") + "/" if cwd else None
     for i, a in enumerate(text[:3]):
-        m = re.search(r"(?:^|/)node_modules/\.bin/([^/]+)$", a) or re.search(
-            r"(?:^|/)node_modules/((?:@[^/]+/)?[^/.][^/]*)/", a
-        )
-        if m:
-            bin_name = _PACKAGE_BINS.get(m.group(1), m.group(1))
+        package = _node_bin(a) or node_package(a)
+        if package:
+            bin_name = _PACKAGE_BINS.get(package, package)
             local = not os.path.isabs(a) or (project is not None and a.startswith(project))
             # the project's own package: npx runs it; a global one is on PATH by its name
             return ["npx", bin_name, *out[i + 1 :]] if local else [bin_name, *out[i + 1 :]]
@@ -535,18 +571,16 @@ def as_typed(argv: Sequence[str], cwd: str | None) -> list[str]:
             out[i] = "./" + rel if "/" not in rel else rel
             continue
         name = basename(a)
-        if i == 0 and _INTERPRETER.fullmatch(name) and not _in_venv(a):
+        if i == 0 and is_interpreter(name) and not _in_venv(a):
             out[i] = name  # /usr/bin/python3, ~/.pyenv/.../python3, /usr/local/bin/node: as typed
             continue
-        import shutil
-
-        found = shutil.which(name)
+        found = _on_path(name)
         if found and os.path.realpath(found) == os.path.realpath(a):
             out[i] = name
             named[i] = True
     # python3 /usr/bin/flask, node /usr/bin/nodemon, venv/bin/python venv/bin/gunicorn: the
     # script is a program of its own (its #! names the interpreter): the user typed just that.
-    if len(out) > 1 and _INTERPRETER.fullmatch(basename(out[0])) and not out[1].startswith("-"):
+    if len(out) > 1 and is_interpreter(basename(out[0])) and not out[1].startswith("-"):
         script = basename(argv[1])
         if named[1] or script in _PROGRAMS:
             out = out[1:]

@@ -175,11 +175,11 @@ def with_port(
     -> ``vite --port N --strictPort``; ``npm run dev`` -> ``npm run dev -- --port N``). An
     unknown command only gets ``PORT``, and the message says it may not read it.
     """
-    import shlex
+    from .quoting import join
 
     if any("{port}" in a for a in argv):
         final = command_line(argv, port)
-        return final, {}, f"port {port}: {shlex.join(final)}"
+        return final, {}, f"port {port}: {join(final)}"
     from .relaunch import for_command
 
     launch = for_command(argv, cwd)

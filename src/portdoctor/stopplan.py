@@ -18,6 +18,7 @@ import os
 from .errors import PermissionProblem, parse_port, parse_protocol
 from .model import TCP
 from .platforms import WINDOWS
+from .quoting import join as shell_join
 from .record import Record
 
 TYPE_CHECKING = False
@@ -515,12 +516,6 @@ def _short(ref: ProcessRef) -> str:
     return what if len(what) <= 44 else what[:43] + "…"
 
 
-def shell_join(argv: Sequence[str]) -> str:
-    import shlex
-
-    return " ".join(shlex.quote(a) for a in argv)
-
-
 __all__ = [
     "DEFAULT_TIMEOUT",
     "GRACE",
@@ -534,5 +529,4 @@ __all__ = [
     "Target",
     "plan",
     "respawn_risk",
-    "shell_join",
 ]

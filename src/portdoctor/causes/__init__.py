@@ -182,22 +182,48 @@ def _own_command(action: Action, protocol: str) -> Action:
     command = action.command
     if not command or "portdoctor " not in command:
         return action
-    import re
-
     from ..invocation import own_command
 
-    prefix = own_command()
-
-    def adapt(m: re.Match[str]) -> str:
-        args = m.group(1)
-        if protocol == "udp" and "--udp" not in args.split():
-            args += " --udp"
-        return prefix + args
-
-    # "portdoctor SUB ARGS" up to the end of that command (a quote, ')', ';', '|', '&' or the end).
-    own = r"(?<![\w./-])portdoctor( (?:why|free|pick|check|wait)\b[^\"')|;&]*?)(?=[\"')|;&]|$)"
-    adapted = re.sub(own, adapt, command)
+    adapted = adapt_commands(command, own_command(), udp=protocol == "udp")
     return action if adapted == command else action.replace(command=adapted)
+
+
+_SUBCOMMANDS = ("why", "free", "pick", "check", "wait")
+_COMMAND_ENDS = "\"')|;&"  # a quote, ')', '|', ';' or '&' ends the command inside a shell line
+
+
+def _word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def adapt_commands(line: str, prefix: str, *, udp: bool = False) -> str:
+    """``line`` with every ``portdoctor SUB ARGS`` named by ``prefix`` (and given ``--udp``).
+
+    A command starts at the word ``portdoctor`` (not a part of a path or a longer word) followed
+    by a subcommand, and runs to the end of the line or to a quote, ``)``, ``|``, ``;`` or ``&``.
+    """
+    out: list[str] = []
+    done = 0  # line[:done] is in out
+    at = line.find("portdoctor ")
+    while at >= 0:
+        args_at = at + len("portdoctor")
+        word_end = args_at + 1
+        while word_end < len(line) and _word_char(line[word_end]):
+            word_end += 1
+        before = line[at - 1] if at else " "
+        if line[args_at + 1 : word_end] not in _SUBCOMMANDS or _word_char(before) or before in "./-":
+            at = line.find("portdoctor ", at + 1)
+            continue
+        end = word_end
+        while end < len(line) and line[end] not in _COMMAND_ENDS:
+            end += 1
+        args = line[args_at:end]
+        if udp and "--udp" not in args.split():
+            args += " --udp"
+        out += [line[done:at], prefix, args]
+        done = end
+        at = line.find("portdoctor ", end)
+    return "".join(out) + line[done:]
 
 
 # Causes whose holder is the user's own server, started by hand: "use another port" relaunches it.

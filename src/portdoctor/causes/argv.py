@@ -6,14 +6,15 @@ interpreter's name.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-# Interpreters whose first non-option argument is the program that really runs.
-INTERPRETERS = re.compile(r"^(node|nodejs|bun|deno|python[0-9.]*|pypy[0-9.]*|ruby[0-9.]*|perl|php[0-9.]*)$")
+# Interpreters whose first non-option argument is the program that really runs: these names, and
+# these stems followed by a version (python3.11, php8.2, ruby3).
+INTERPRETERS = frozenset(("node", "nodejs", "bun", "deno", "perl"))
+VERSIONED_INTERPRETERS = ("python", "pypy", "ruby", "php")
+_VERSION_CHARS = frozenset("0123456789.")
 # Binaries that are reloaders by name: they restart their child when files change.
 WATCHER_BINARIES = {
     "nodemon": "nodemon",
@@ -35,6 +36,16 @@ WATCHER_BINARIES = {
 }
 
 
+def versioned(name: str, stem: str) -> bool:
+    """True for ``stem`` followed by digits and dots only: ``python3.11`` for ``python``."""
+    return name.startswith(stem) and _VERSION_CHARS.issuperset(name[len(stem) :])
+
+
+def is_interpreter(name: str) -> bool:
+    """True for the name of an interpreter whose first non-option argument is the real program."""
+    return name in INTERPRETERS or any(versioned(name, stem) for stem in VERSIONED_INTERPRETERS)
+
+
 def basename(arg: str) -> str:
     """The last path component of ``arg`` (``/usr/bin/node`` -> ``node``; Windows paths too)."""
     return arg.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
@@ -54,7 +65,7 @@ def program(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     first = basename(args[0]).lower()
     if first.endswith(".exe"):
         first = first[:-4]
-    if not INTERPRETERS.match(first):
+    if not is_interpreter(first):
         return first, [], args[1:]
     options: list[str] = []
     i = 1

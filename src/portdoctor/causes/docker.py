@@ -34,9 +34,9 @@ def container_id_of(holder: Holder) -> str | None:
 
 
 def _q(text: str) -> str:
-    import shlex
+    from ..quoting import quote
 
-    return shlex.quote(text)
+    return quote(text)
 
 
 def detect(ctx: Context) -> Cause | None:

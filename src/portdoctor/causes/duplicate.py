@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import shlex
 
 from ..model import Action, Cause, Holder, Project
+from ..quoting import join as shell_join
 from .actions import free_action, kill_action
-from .argv import INTERPRETERS, basename
+from .argv import basename, is_interpreter
 from .orphan import _age, orphaned
 
 TYPE_CHECKING = False
@@ -41,7 +41,7 @@ def script_paths(argv: Sequence[str], cwd: str | None) -> set[str]:
 def command_words(argv: Sequence[str]) -> list[str]:
     """A command line reduced for comparison: interpreters dropped, paths cut to their basename."""
     words = [basename(a) for a in (argv[0].split() if len(argv) == 1 else argv)]
-    while words and (INTERPRETERS.match(words[0].lower()) or words[0] in ("npx", "exec", "env")):
+    while words and (is_interpreter(words[0].lower()) or words[0] in ("npx", "exec", "env")):
         words = words[1:]
         while words and (words[0].startswith("-") or "=" in words[0]):
             words = words[1:]
@@ -97,7 +97,7 @@ def match(ctx: Context, holder: Holder, mine: Project | None) -> str | None:
         if same_dir:
             chains = [holder.cmdline, *(p.cmdline for p in holder.parents[:_MAX_PARENTS])]
             if any(same_command(ctx.command, c) for c in chains if c):
-                return f"it runs the same command as yours ({shlex.join(ctx.command)}) in the same directory"
+                return f"it runs the same command as yours ({shell_join(ctx.command)}) in the same directory"
     return None
 
 
@@ -134,7 +134,7 @@ def _cause(ctx: Context, holder: Holder, mine: Project | None, why: str) -> Caus
     if gone:
         evidence.extend(orphan_evidence)
     command = (
-        shlex.join(ctx.command) if ctx.command else (shlex.join(holder.cmdline) if holder.cmdline else None)
+        shell_join(ctx.command) if ctx.command else (shell_join(holder.cmdline) if holder.cmdline else None)
     )
     actions = [
         free_action(

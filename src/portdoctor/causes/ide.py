@@ -8,15 +8,13 @@ extension host. What does not: a server typed into an interactive shell of the I
 
 from __future__ import annotations
 
-import re
-
 from ..model import Action, Cause, Holder, ProcessRef
 from .actions import pick_action
 from .argv import basename, program
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from . import Context
 
@@ -78,9 +76,8 @@ _SERVER_DIRS = (
     ("/vscode/extensions/", VSCODE),
     ("/.vscode/extensions/", VSCODE),
 )
-_JETBRAINS_MAIN = re.compile(
-    r"com\.intellij\.idea\.Main|com\.intellij\.|-Didea\.(paths\.selector|platform\.prefix)"
-)
+# what a JetBrains IDE's java command line has (com.intellij.idea.Main, -Didea.paths.selector=...)
+_JETBRAINS_MARKS = ("com.intellij.", "-Didea.paths.selector", "-Didea.platform.prefix")
 
 
 def ide_of(argv: Sequence[str], name: str = "") -> tuple[str, str] | None:
@@ -123,12 +120,13 @@ def ide_of(argv: Sequence[str], name: str = "") -> tuple[str, str] | None:
         return family, "ide"
     if first in ("electron", "electron.exe") and "--type=" in text:
         return VSCODE, "helper"
-    stem = re.sub(r"(64)?(\.sh)?$", "", first)
+    stem = first[:-3] if first.endswith(".sh") else first  # idea64.sh, idea.sh, idea64 -> idea
+    stem = stem[:-2] if stem.endswith("64") else stem
     if stem in _JETBRAINS:
         return _JETBRAINS[stem], "ide"
     if first == "jetbrains-toolbox":
         return "JetBrains Toolbox", "ide"
-    if first in ("java", "java.exe") and _JETBRAINS_MAIN.search(text):
+    if first in ("java", "java.exe") and any(mark in text for mark in _JETBRAINS_MARKS):
         return _jetbrains_product(text), "ide"
     if first in ("zed", "zed-editor", "zeditor") or low_name in ("zed", "zed-editor"):
         return "Zed", "ide"
@@ -148,16 +146,29 @@ _JB_PREFIXES = {
 
 def _jetbrains_product(text: str) -> str:
     """The JetBrains product of a ``java ... com.intellij.idea.Main`` command line."""
-    m = re.search(r"-Didea\.paths\.selector=([A-Za-z]+)", text)
-    if m:
-        key = m.group(1).lower()
+    selector = _option_value(text, "-Didea.paths.selector=", lambda c: c.isascii() and c.isalpha())
+    if selector:
+        key = selector.lower()
         by_name = {k.replace(" ", "").lower(): v for k, v in _JETBRAINS.items()}
-        return _JB_SELECTORS.get(key) or _JETBRAINS.get(key) or by_name.get(key) or m.group(1)
-    m = re.search(r"-Didea\.platform\.prefix=(\w+)", text)
-    if m:
-        key = m.group(1).lower()
-        return _JB_PREFIXES.get(key) or _JETBRAINS.get(key) or m.group(1)
+        return _JB_SELECTORS.get(key) or _JETBRAINS.get(key) or by_name.get(key) or selector
+    prefix = _option_value(text, "-Didea.platform.prefix=", lambda c: c.isalnum() or c == "_")
+    if prefix:
+        key = prefix.lower()
+        return _JB_PREFIXES.get(key) or _JETBRAINS.get(key) or prefix
     return "IntelliJ IDEA"
+
+
+def _option_value(text: str, option: str, ok: Callable[[str], bool]) -> str | None:
+    """The characters ``ok`` accepts right after the first ``option`` followed by one of them."""
+    at = text.find(option)
+    while at >= 0:
+        start = end = at + len(option)
+        while end < len(text) and ok(text[end]):
+            end += 1
+        if end > start:
+            return text[start:end]
+        at = text.find(option, start)
+    return None
 
 
 def is_interactive_shell(argv: Sequence[str], name: str = "") -> bool:

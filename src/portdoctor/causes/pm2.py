@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import shlex
 
 from ..model import Action, Cause, Stop
+from ..quoting import quote as shell_quote
 from .actions import pick_action
 from .gates import pm2_evidence
 
@@ -111,9 +111,9 @@ def detect(ctx: Context) -> Cause | None:
     others = [a.name for a in everything if a not in apps]
 
     theirs = daemon_uid is not None and daemon_uid != ctx.my_uid
-    prefix = f"sudo -u {shlex.quote(dfacts.user or f'#{daemon_uid}')} " if theirs and dfacts else ""
+    prefix = f"sudo -u {shell_quote(dfacts.user or f'#{daemon_uid}')} " if theirs and dfacts else ""
     if theirs or os.path.realpath(home) != os.path.realpath(pm2.default_home()):
-        prefix += f"PM2_HOME={shlex.quote(home)} "
+        prefix += f"PM2_HOME={shell_quote(home)} "
     evidence = []
     if daemon_holds:
         evidence.append(
@@ -155,7 +155,7 @@ def detect(ctx: Context) -> Cause | None:
     actions: list[Action] = []
     stop_names = [a.name for a in apps] if apps else []
     if stop_names:
-        quoted = " ".join(shlex.quote(n) for n in stop_names)
+        quoted = " ".join(shell_quote(n) for n in stop_names)
         which = "one of these apps; pick the right one" if ambiguous else "it"
         actions.append(
             Action(

@@ -147,11 +147,12 @@ def _binary(ctx: Context) -> tuple[str, bool]:
     """The real path of the command the user wants to run, and whether it is an interpreter."""
     if not ctx.command:
         return "/path/to/your/server", False
-    import shlex
     import shutil
+
+    from ..quoting import quote
 
     found = shutil.which(ctx.command[0]) or ctx.command[0]
     real = os.path.realpath(found)  # setcap refuses symlinks
     name = os.path.basename(real).lower()
     interpreter = name.rstrip("0123456789.-") in _INTERPRETERS  # python3.11, node18...
-    return shlex.quote(real), interpreter
+    return quote(real), interpreter

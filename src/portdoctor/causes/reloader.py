@@ -10,9 +10,9 @@ watcher, if any, is further down the chain.
 from __future__ import annotations
 
 import os
-import shlex
 
 from ..model import Action, Cause, Holder, ProcessRef, Stop
+from ..quoting import join as shell_join
 from .actions import kill_action
 from .argv import WATCHER_BINARIES, basename, program
 
@@ -143,7 +143,7 @@ def _cause(ctx: Context, holder: Holder, ref: ProcessRef, name: str, between: li
         evidence.append(f"started by `{wrapper}` (a package-manager script: a plain wrapper)")
     if holder.project and holder.project.name:
         evidence.append(f"project {holder.project.name} ({holder.project.root})")
-    rerun = wrapper or (shlex.join(ref.cmdline) if ref.cmdline else None)
+    rerun = wrapper or (shell_join(ref.cmdline) if ref.cmdline else None)
     targets = tuple(pids)
     actions = (
         Action(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 
 from ..model import Action, Cause, Holder, ProcessRef, Stop
+from ..quoting import join as shell_join
+from ..quoting import quote as shell_quote
 from .actions import pick_action
 from .argv import basename, program
 
@@ -135,7 +136,7 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
     elif sd.uid == 0:
         sudo = "sudo "
     else:
-        sudo = f"sudo -u {shlex.quote(facts.user if facts and facts.user else f'#{sd.uid}')} "
+        sudo = f"sudo -u {shell_quote(facts.user if facts and facts.user else f'#{sd.uid}')} "
     evidence = [
         f"pid {holder.pid} ({holder.name}) holds the listening socket",
         f"its parent chain contains supervisord (pid {sd.pid}): {' '.join(sd.cmdline) or sd.name}",
@@ -153,7 +154,7 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
             + (", or supervisord will start it again." if respawns else ".")
         )
         stop_argv = [*argv, "stop", spec]
-        command = sudo + shlex.join(stop_argv)
+        command = sudo + shell_join(stop_argv)
         actions = [
             Action(
                 description=f"Stop the program through supervisord (it stays stopped until `start {spec}`)",
@@ -178,7 +179,7 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
         actions = [
             Action(
                 description="Find the program's name and stop it through supervisord",
-                command=sudo + shlex.join([*argv, "status"]),
+                command=sudo + shell_join([*argv, "status"]),
                 safe=True,
                 kind="advice",
             )

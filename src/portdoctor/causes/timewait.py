@@ -138,9 +138,9 @@ def detect(ctx: Context) -> Cause | None:
 
 
 def _bind_options(ctx: Context) -> str:
-    import shlex
+    from ..quoting import quote as shell_quote
 
-    text = f" --host {shlex.quote(ctx.host)}" if ctx.host is not None else ""
+    text = f" --host {shell_quote(ctx.host)}" if ctx.host is not None else ""
     return text + (" --ipv6" if ctx.ipv6 else "")
 
 

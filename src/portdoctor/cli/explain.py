@@ -134,11 +134,11 @@ def run(args: argparse.Namespace) -> int:
         elif error.path is not None and is_named_pipe(error.path):
             out.append("A named pipe is not a port: stop the other instance of the program that opened it.")
         elif error.path is not None:
-            import shlex
+            from ..quoting import quote as shell_quote
 
             out.append(
                 "A Unix socket is a file, not a port: see who listens on it with "
-                f"'ss -xlp | grep -F -- {escape(shlex.quote(error.path))}'."
+                f"'ss -xlp | grep -F -- {escape(shell_quote(error.path))}'."
             )
         else:
             out.append("The text names no port: run 'portdoctor why PORT' with the port the server used.")

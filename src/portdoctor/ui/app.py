@@ -151,11 +151,11 @@ class FreeScreen(ModalScreen[bool]):
             t.append(escape(p.summary) + "\n")
         t.append("\n")
         if p.command:
-            import shlex
+            from ..quoting import join as shell_join
 
             manager = f" ({escape(p.manager)})" if p.manager else ""
             t.append(f"Will run{manager}:\n", style="bold")
-            t.append("  " + escape(" ".join(shlex.quote(a) for a in p.command)) + "\n")
+            t.append("  " + escape(shell_join(p.command)) + "\n")
             t.append("which stops:\n", style="bold")
             for h in p.holders:
                 t.append(f"  {escape(h.label)}, user {escape(h.user or h.uid or '?')}\n")
@@ -227,9 +227,9 @@ class FreeScreen(ModalScreen[bool]):
         t = Text()
         t.append(f"Freeing {p.port}/{p.protocol}… {time.monotonic() - self.started:.1f}s\n\n", style="bold")
         if p.command:
-            import shlex
+            from ..quoting import join as shell_join
 
-            t.append("  running " + escape(" ".join(shlex.quote(a) for a in p.command)) + "\n")
+            t.append("  running " + escape(shell_join(p.command)) + "\n")
         for target in p.targets or p.holders:
             state = "running" if _alive(target.pid, target.started) else "gone"
             t.append(f"  {escape(target.label)}: {state}\n")
