@@ -111,3 +111,22 @@ def test_importing_record_imports_neither_dataclasses_nor_typing() -> None:
         timeout=60,
     )
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_init_is_built_at_first_use_and_checks_arguments_from_the_first_call() -> None:
+    class Base(Record):
+        a: int
+        b: int = 2
+
+    class Child(Base):
+        c: str = "c"
+
+    lazy = Base.__init__
+    with pytest.raises(TypeError):
+        Base()  # type: ignore[call-arg]  # the very first call: refused like any later one
+    assert Base.__init__ is not lazy  # built once, in place
+    child = Child(1, c="x")  # the subclass first: its own __init__, with the inherited fields
+    assert (child.a, child.b, child.c) == (1, 2, "x")
+    assert Base(1) == Base(a=1, b=2) and Base.__init__.__qualname__ == "Base.__init__"
+    with pytest.raises(TypeError):
+        Child(1, 2, "c", 4)  # type: ignore[call-arg]

@@ -94,3 +94,23 @@ def test_the_probe_sees_an_import() -> None:
     # The test above could pass by never seeing anything: a command that does import argparse.
     code, modules = _imported("pick", "--near", "40000", "--json", "--no-registry")
     assert "argparse" in modules
+
+
+def test_the_installed_command_imports_no_re() -> None:
+    # setup.py installs bin/portdoctor instead of pip's wrapper, which imports re (~5 ms).
+    from pathlib import Path
+
+    from infra import free_port
+
+    script = Path(sys.executable).with_name("portdoctor")
+    assert script.read_text().startswith("#!"), script  # the test suite runs from an installed venv
+    assert "\nimport re\n" not in script.read_text()
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", str(script), "check", str(free_port())],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stderr.splitlines()
+    imported = {line.rsplit("|", 1)[-1].strip() for line in lines if "import time:" in line}
+    assert "portdoctor.cli" in imported  # the probe sees imports
+    _check({m.split(".")[0] for m in imported})

@@ -15,10 +15,14 @@ Names are imported lazily so that ``import portdoctor`` stays cheap.
 
 from __future__ import annotations
 
+import sys
+
 __version__ = "0.1.0"
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from ._explain import BindError, Explanation, explain, parse_bind_error
     from ._find import Finding, find, in_use, sockets
     from ._free import FreeResult, free
@@ -146,12 +150,16 @@ __all__ = [
 ]
 
 
+def submodule(name: str) -> ModuleType:
+    """The module ``name`` (``portdoctor.cli.why``), imported (importlib costs ~0.5 ms of start-up)."""
+    __import__(name)
+    return sys.modules[name]
+
+
 def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'portdoctor' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f"{__name__}.{module}"), name)
+    value = getattr(submodule(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value

@@ -13,13 +13,30 @@ forgets it (tests, long-running callers).
 
 from __future__ import annotations
 
-from functools import cache
-
 from .platforms import LINUX, WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+_caches: list[dict[tuple[Any, ...], Any]] = []
+
+
+def _cache(func: F) -> F:
+    """``functools.cache`` for the facts below (importing functools costs ~2 ms of start-up)."""
+    values: dict[tuple[Any, ...], Any] = {}
+    _caches.append(values)
+
+    def cached(*args: Any) -> Any:
+        if args not in values:
+            values[args] = func(*args)
+        return values[args]
+
+    cached.__name__, cached.__doc__, cached.__wrapped__ = func.__name__, func.__doc__, func  # type: ignore[attr-defined]
+    return cached  # type: ignore[return-value]
 
 _PROC = "/proc/sys/net/ipv4"
 _SERVICES = "/etc/services"
@@ -96,8 +113,8 @@ def set_extra_reserved(source: Callable[[], Iterable[tuple[int, int]]] | None) -
 
 def clear_cache() -> None:
     """Forget every fact read from the system."""
-    for f in (ephemeral_range, reserved_ports, unprivileged_port_start, well_known_services):
-        f.cache_clear()
+    for values in _caches:
+        values.clear()
 
 
 def _read(path: str) -> str | None:
@@ -108,7 +125,7 @@ def _read(path: str) -> str | None:
         return None
 
 
-@cache
+@_cache
 def ephemeral_range() -> tuple[int, int]:
     """The kernel's range of local ports for outgoing connections (first, last), inclusive."""
     if LINUX:
@@ -140,7 +157,7 @@ def parse_port_list(text: str) -> frozenset[int]:
     return frozenset(out)
 
 
-@cache
+@_cache
 def reserved_ports() -> frozenset[int]:
     """Ports the administrator reserved: ``ip_local_reserved_ports`` and :data:`extra_reserved`."""
     ports: set[int] = set()
@@ -155,7 +172,7 @@ def reserved_ports() -> frozenset[int]:
     return frozenset(ports)
 
 
-@cache
+@_cache
 def unprivileged_port_start() -> int:
     """The first port an unprivileged process may bind (Linux ``ip_unprivileged_port_start``)."""
     if WINDOWS:
@@ -184,7 +201,7 @@ def parse_services(text: str, protocols: Iterable[str] = ("tcp", "udp")) -> dict
     return out
 
 
-@cache
+@_cache
 def well_known_services(protocol: str | None = None) -> dict[int, str]:
     """{port: service} from /etc/services (tcp and udp, or one protocol), or a built-in list."""
     protocols = ("tcp", "udp") if protocol is None else (protocol,)

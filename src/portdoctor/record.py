@@ -16,7 +16,8 @@ Why not ``@dataclass``: importing ``dataclasses`` (it pulls in ``inspect`` and `
 generating the methods of a few dozen classes costs ~9 ms, most of the start-up budget of a
 command that should answer in about twice the interpreter's own start-up time. The metaclass
 below reads the class's annotations as written (names only: they stay strings, never evaluated)
-and builds ``__init__`` with one small ``exec`` per class (~30 µs). tests/test_record.py holds
+and builds ``__init__`` with one small ``exec`` per class (~40 µs), at the class's first
+instantiation (a command uses few of the classes it imports). tests/test_record.py holds
 its behaviour; mypy sees the classes as frozen dataclasses (``dataclass_transform``).
 """
 
@@ -76,21 +77,37 @@ class RecordType(type):
         namespace["_record_defaults"] = defaults
         cls = super().__new__(mcs, name, bases, namespace)
         if "__init__" not in namespace:
-            cls.__init__ = _make_init(name, fields, defaults)  # type: ignore[misc]
+            cls.__init__ = _init_on_first_use(cls, fields, defaults)  # type: ignore[misc]
         return cls
 
 
-def _make_init(name: str, fields: list[str], defaults: dict[str, Any]) -> Any:
-    params, body = [], []
+def _init_on_first_use(cls: type, fields: list[str], defaults: dict[str, Any]) -> Any:
+    """An ``__init__`` that builds the class's real one at its first call and puts it in its place.
+
+    Compiling an ``__init__`` costs ~40 µs a class; most of the model's classes are never
+    instantiated by a command (``why`` builds a few of its ~40), so none is compiled before it
+    is needed. The order of defaults is checked at once, as a dataclass would.
+    """
     seen_default = False
     for f in fields:
         if f in defaults:
             seen_default = True
-            params.append(f"{f}=_d[{f!r}]")
-        else:
-            if seen_default:
-                raise TypeError(f"{name}: field {f!r} without a default follows one with a default")
-            params.append(f)
+        elif seen_default:
+            raise TypeError(f"{cls.__name__}: field {f!r} without a default follows one with a default")
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init = _make_init(cls.__name__, fields, defaults)
+        cls.__init__ = init  # type: ignore[misc]
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__name__}.__init__"
+    return __init__
+
+
+def _make_init(name: str, fields: list[str], defaults: dict[str, Any]) -> Any:
+    params, body = [], []
+    for f in fields:
+        params.append(f"{f}=_d[{f!r}]" if f in defaults else f)
         body.append(f"    _set(self, {f!r}, {f})")
     source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass") + "\n"
     scope: dict[str, Any] = {"_d": defaults, "_set": object.__setattr__}

@@ -9,8 +9,8 @@ when a daemon it asked did not answer.
 from __future__ import annotations
 
 import os
-from importlib import import_module
 
+from .. import submodule
 from ..model import TCP, Action, Cause, Holder, Socket
 
 TYPE_CHECKING = False
@@ -156,7 +156,7 @@ def detect(ctx: Context) -> Cause | None:
         gate = GATES.get(name)
         if gate is not None and not gate(ctx):
             continue  # no holder could match: don't pay for importing it
-        module = import_module(f"{__name__}.{name}")  # a name in ORDER with no module fails loudly
+        module = submodule(f"{__name__}.{name}")  # a name in ORDER with no module fails loudly
         cause = module.detect(ctx)
         if cause is not None:
             break
@@ -172,7 +172,7 @@ def detect(ctx: Context) -> Cause | None:
     if cause is not None:
         cause = cause.replace(actions=tuple(_own_command(a, ctx.protocol) for a in cause.actions))
     for name in ANNOTATORS:
-        import_module(f"{__name__}.{name}").annotate(ctx, cause)
+        submodule(f"{__name__}.{name}").annotate(ctx, cause)
     return cause
 
 
