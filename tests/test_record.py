@@ -113,20 +113,37 @@ def test_importing_record_imports_neither_dataclasses_nor_typing() -> None:
     assert out.stdout.split() == ["False", "False"], out.stderr
 
 
-def test_init_is_built_at_first_use_and_checks_arguments_from_the_first_call() -> None:
-    class Base(Record):
-        a: int
-        b: int = 2
+def test_generic_and_compiled_init_take_and_refuse_the_same_arguments() -> None:
+    from portdoctor import record
 
-    class Child(Base):
-        c: str = "c"
+    def outcomes() -> list[object]:
+        class Base(Record):
+            a: int
+            b: int = 2
 
-    lazy = Base.__init__
-    with pytest.raises(TypeError):
-        Base()  # type: ignore[call-arg]  # the very first call: refused like any later one
-    assert Base.__init__ is not lazy  # built once, in place
-    child = Child(1, c="x")  # the subclass first: its own __init__, with the inherited fields
-    assert (child.a, child.b, child.c) == (1, 2, "x")
-    assert Base(1) == Base(a=1, b=2) and Base.__init__.__qualname__ == "Base.__init__"
-    with pytest.raises(TypeError):
-        Child(1, 2, "c", 4)  # type: ignore[call-arg]
+        class Child(Base):
+            c: str = "c"
+
+        calls: list[tuple[type[Record], tuple[object, ...], dict[str, object]]] = [
+            (Base, (1,), {}), (Base, (), {"a": 1, "b": 3}), (Child, (1, 2, "x"), {}),
+            (Child, (1,), {"c": "y"}),
+            (Base, (), {}), (Base, (1, 2, 3), {}), (Base, (1,), {"a": 1}), (Base, (1,), {"z": 1}),
+            (Child, (), {"b": 1}),
+        ]  # fmt: skip
+        out: list[object] = []
+        for _ in range(record.COMPILE_AFTER + 2):  # the generic __init__, then the compiled one
+            for cls, args, kwargs in calls:
+                try:
+                    out.append(cls(*args, **kwargs).fields())
+                except TypeError:
+                    out.append(TypeError)
+        assert Base.__init__.__qualname__ == "Base.__init__"
+        assert "uses" not in Base.__init__.__code__.co_freevars  # compiled by now
+        return out
+
+    results = outcomes()
+    per_round = len(results) // (record.COMPILE_AFTER + 2)
+    first, last = results[:per_round], results[-per_round:]
+    assert first == last
+    assert first[0] == {"a": 1, "b": 2} and first[2] == {"a": 1, "b": 2, "c": "x"}
+    assert first[3] == {"a": 1, "b": 2, "c": "y"} and first[4:] == [TypeError] * 5

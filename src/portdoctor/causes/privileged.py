@@ -43,7 +43,7 @@ def can_bind_privileged() -> bool:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return True
     try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+        with open("/proc/self/status", encoding="utf-8", errors="replace") as f:
             mask = cap_eff(f.read())
     except OSError:
         return False

@@ -242,7 +242,7 @@ def _reserved_source() -> str:
 
 def _reserve_command(port: int) -> str:
     try:
-        with open("/proc/sys/net/ipv4/ip_local_reserved_ports", encoding="ascii") as fh:
+        with open("/proc/sys/net/ipv4/ip_local_reserved_ports", encoding="utf-8") as fh:
             current = fh.read().strip()
     except OSError:
         current = ""

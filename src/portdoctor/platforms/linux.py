@@ -214,7 +214,7 @@ def _proc_net(
     for protocol in protocols:
         for suffix, family in (("", "ipv4"), ("6", "ipv6")):
             try:
-                with open(f"{base}/{protocol}{suffix}", encoding="ascii") as fh:
+                with open(f"{base}/{protocol}{suffix}", encoding="utf-8") as fh:
                     next(fh, None)
                     for line in fh:
                         if want is not None and want not in line:
