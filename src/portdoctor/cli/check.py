@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ExitStatus
-from .common import add_bind_options, add_json, port_arg
+from .common import PLAIN_DEFAULTS, PLAIN_FLAGS, add_bind_options, add_json, add_target, described_bind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,8 +13,7 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``check`` command."""
     p = sub.add_parser("check", help="exit 0 if PORT is free, 1 if it is in use (for scripts)")
-    p.add_argument("port", type=port_arg, metavar="PORT")
-    p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
+    add_target(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     add_bind_options(p)
     add_json(p)
@@ -32,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     protocol = "udp" if args.udp else "tcp"
     listeners = [s for s in sockets(args.port, (protocol,), all_netns=False) if s.listening]
-    described = args.host is not None or bool(args.ipv6) or args.reuseaddr is not None
+    described = described_bind(args)
     a = availability(args.port, protocol, host=args.host, ipv6=args.ipv6, reuseaddr=args.reuseaddr)
     in_use = not a.free or (described and not a.bindable)
     failed = a.blocked or next((r for _, r in a.binds if not r.ok), None)
@@ -64,13 +63,5 @@ def run(args: argparse.Namespace) -> int:
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().
-FAST_FLAGS = {
-    "--udp": ("udp", True),
-    "-q": ("quiet", True),
-    "--quiet": ("quiet", True),
-    "--json": ("json", True),
-    "--ipv6": ("ipv6", True),
-    "--reuseaddr": ("reuseaddr", True),
-    "--no-reuseaddr": ("reuseaddr", False),
-}
-FAST_DEFAULTS = {"udp": False, "quiet": False, "json": False, "host": None, "ipv6": None, "reuseaddr": None}
+FAST_FLAGS = {**PLAIN_FLAGS, "-q": ("quiet", True), "--quiet": ("quiet", True)}
+FAST_DEFAULTS = {**PLAIN_DEFAULTS, "quiet": False}

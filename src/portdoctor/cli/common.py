@@ -5,11 +5,21 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 def add_json(p: argparse.ArgumentParser) -> None:
     """--json: machine-readable output (schema in README.md)."""
     p.add_argument("--json", action="store_true", help="print JSON (schema in README.md)")
+
+
+def add_target(p: argparse.ArgumentParser) -> None:
+    """PORT and --udp: the one port a command looks at."""
+    p.add_argument("port", type=port_arg, metavar="PORT")
+    p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
 
 
 def add_bind_options(p: argparse.ArgumentParser) -> None:
@@ -28,16 +38,40 @@ def add_bind_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def port_arg(text: str) -> int:
-    """argparse type for a port: one clear error line on bad input."""
+# The plain parse (cli._fast_args) of what add_target, add_bind_options and add_json declare;
+# a command adds its own flags to these. Must match those functions.
+PLAIN_FLAGS = {
+    "--udp": ("udp", True),
+    "--json": ("json", True),
+    "--ipv6": ("ipv6", True),
+    "--reuseaddr": ("reuseaddr", True),
+    "--no-reuseaddr": ("reuseaddr", False),
+}
+PLAIN_DEFAULTS = {"udp": False, "json": False, "host": None, "ipv6": None, "reuseaddr": None}
+
+
+def described_bind(args: argparse.Namespace) -> bool:
+    """True when the user described the bind to make (--host, --ipv6, --[no-]reuseaddr)."""
+    return args.host is not None or args.ipv6 is not None or args.reuseaddr is not None
+
+
+def checked_arg(check: Callable[[str], T], text: str) -> T:
+    """``check(text)``, its UsageError turned into argparse's one-line error (for ``type=``)."""
     import argparse
 
-    from ..errors import UsageError, parse_port
+    from ..errors import UsageError
 
     try:
-        return parse_port(text)
+        return check(text)
     except UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def port_arg(text: str) -> int:
+    """argparse type for a port: one clear error line on bad input."""
+    from ..errors import parse_port
+
+    return checked_arg(parse_port, text)
 
 
 def seconds_arg(text: str) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ExitStatus
-from .common import add_json, port_arg
+from .common import add_json, checked_arg, port_arg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -12,28 +12,16 @@ if TYPE_CHECKING:
 
 def range_arg(text: str) -> tuple[int, int]:
     """argparse type for FIRST-LAST: one clear error line on bad input."""
-    import argparse
-
     from .._pick import parse_range
-    from ..errors import UsageError
 
-    try:
-        return parse_range(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return checked_arg(parse_range, text)
 
 
 def name_arg(text: str) -> str:
     """argparse type for a reservation name."""
-    import argparse
-
-    from ..errors import UsageError
     from ..registry import check_name
 
-    try:
-        return check_name(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    return checked_arg(check_name, text)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

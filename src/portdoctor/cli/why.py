@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ExitStatus
-from .common import add_bind_options, add_json, port_arg
+from .common import PLAIN_DEFAULTS, PLAIN_FLAGS, add_bind_options, add_json, add_target, described_bind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,8 +13,7 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``why`` command."""
     p = sub.add_parser("why", help="who holds PORT, why, and what to do (the default command)")
-    p.add_argument("port", type=port_arg, metavar="PORT")
-    p.add_argument("--udp", action="store_true", help="the UDP port (default: TCP)")
+    add_target(p)
     p.add_argument("-v", "--verbose", action="store_true", help="full command lines")
     add_bind_options(p)
     add_json(p)
@@ -31,20 +30,11 @@ def run(args: argparse.Namespace) -> int:
         print_json(d.to_dict())
     else:
         print(diagnosis_text(d, Painter(), verbose=args.verbose))
-    described = args.host is not None or args.ipv6 is not None or args.reuseaddr is not None
-    if described and d.availability is not None and not d.availability.bindable:
+    if described_bind(args) and d.availability is not None and not d.availability.bindable:
         return ExitStatus.IN_USE  # the bind the user described fails (not an address here, EACCES...)
     return ExitStatus.OK if d.free else ExitStatus.IN_USE
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().
-FAST_FLAGS = {
-    "--udp": ("udp", True),
-    "-v": ("verbose", True),
-    "--verbose": ("verbose", True),
-    "--json": ("json", True),
-    "--ipv6": ("ipv6", True),
-    "--reuseaddr": ("reuseaddr", True),
-    "--no-reuseaddr": ("reuseaddr", False),
-}
-FAST_DEFAULTS = {"udp": False, "verbose": False, "json": False, "host": None, "ipv6": None, "reuseaddr": None}
+FAST_FLAGS = {**PLAIN_FLAGS, "-v": ("verbose", True), "--verbose": ("verbose", True)}
+FAST_DEFAULTS = {**PLAIN_DEFAULTS, "verbose": False}
