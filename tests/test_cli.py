@@ -529,6 +529,24 @@ def test_plain_parse_matches_argparse(argv: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("answer", "expected"), [("y\n", True), (" YES \n", True), ("n\n", False), ("", False)]
+)
+def test_yes_no_question_takes_only_yes_and_escapes_the_question(
+    answer: str, expected: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """free's and run's "send SIGKILL?" prompt: a process name in it is escaped; y/yes only."""
+    import io
+
+    from portdoctor.cli.common import ask_yes
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answer))
+    assert ask_yes("Kill pid 7 (evil\x1b[2J)?") is expected
+    err = capsys.readouterr().err
+    assert "\x1b" not in err
+    assert err.endswith(" [y/N] ")
+
+
+@pytest.mark.parametrize(
     "argv",
     [["why", "3000", "--js"], ["why", "abc"], ["why", "70000"], ["why", "--host=::1", "80"], ["why"], ["ls"]],
 )

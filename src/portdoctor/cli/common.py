@@ -90,6 +90,17 @@ def seconds_arg(text: str) -> float:
     return value
 
 
+def ask_yes(question: str) -> bool:
+    """Ask ``question`` (escaped) on stderr; True only for an answer of y or yes on stdin."""
+    import sys
+
+    from ..render import escape
+
+    sys.stderr.write(escape(question) + " [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 # Commands whose PORT may be pasted as ADDRESS:PORT, PORT/udp or a URL, and the flags they take.
 _TARGET_FLAGS = {
     "why": ("--host", "--udp"),

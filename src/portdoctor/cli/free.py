@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ExitStatus
-from .common import add_json, port_arg, seconds_arg
+from .common import add_json, ask_yes, port_arg, seconds_arg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     protocol = "udp" if args.udp else "tcp"
     interactive = not args.json and sys.stdin.isatty() and sys.stderr.isatty()
-    ask = _always if args.yes else (_ask if interactive else None)
+    ask = _always if args.yes else (ask_yes if interactive else None)
     paint = Painter()
     results: list[FreeResult] = []
     status: int = ExitStatus.OK
@@ -82,17 +82,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _always(question: str) -> bool:
     return True
-
-
-def _ask(question: str) -> bool:
-    import sys
-
-    from ..render import escape
-
-    sys.stderr.write(escape(question) + " [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    return answer in ("y", "yes")
 
 
 def _text(r: FreeResult, paint: Painter) -> str:

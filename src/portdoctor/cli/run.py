@@ -8,7 +8,7 @@ be executed; 127 CMD not found.
 
 from __future__ import annotations
 
-from .common import port_arg
+from .common import ask_yes, port_arg
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     ask = _ask if runner.interactive() else None
     try:
         choice = runner.settle(
-            choice, args.on_busy, host=args.host, command=argv, ask=ask, ask_kill=ask and _ask_kill
+            choice, args.on_busy, host=args.host, command=argv, ask=ask, ask_kill=ask and ask_yes
         )
     except runner.PortBusy as exc:
         sys.stderr.write(f"portdoctor: {escape(str(exc))}\n")
@@ -137,13 +137,3 @@ def _ask(d: Diagnosis, next_port: int | None) -> str:
     if answer in ("n", "next") and next_port is not None:
         return "next"
     return "fail"
-
-
-def _ask_kill(question: str) -> bool:
-    import sys
-
-    from ..render import escape
-
-    sys.stderr.write(escape(question) + " [y/N] ")
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
