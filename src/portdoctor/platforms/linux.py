@@ -14,8 +14,8 @@ read, and splits the work over forked workers, one per CPU, when the machine is 
 
 from __future__ import annotations
 
+import _struct as struct  # the C module: struct.py is one more file to find and read at start-up
 import os
-import struct
 import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
