@@ -108,12 +108,10 @@ def main() -> int:
     try:
         print(f"# quiet machine: {count_processes()} processes")
         bare = median_time([sys.executable, "-c", "pass"], args.runs * 3, env)
-        floor = median_time([sys.executable, "-c", "import re, argparse"], args.runs * 3, env)
         why_quiet = median_time([*pd, "why", str(port)], args.runs * 3, env)
         check_quiet = median_time([*pd, "check", str(port)], args.runs * 3, env)
         rows = [
             ("python -c pass", bare, ""),
-            ("python -c 'import re, argparse'", floor, "(any pip console script with argparse)"),
             (f"portdoctor why {port}", why_quiet, f"{why_quiet / bare:5.2f}x python -c pass"),
             (f"portdoctor check {port}", check_quiet, f"{check_quiet / bare:5.2f}x python -c pass"),
         ]

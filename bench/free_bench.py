@@ -105,7 +105,10 @@ def main() -> int:
     print(f"  portdoctor free PORT (cooperative server)   {free_m:8.1f} ms")
     print(f"  kill PID + poll for a successful bind       {kill_m:8.1f} ms")
     print(f"  portdoctor check PORT (start-up)            {check_m:8.1f} ms")
-    print(f"  free - check: {free_m - check_m:.1f} ms of work beyond start-up; free - kill+poll: {free_m - kill_m:.1f} ms")
+    print(
+        f"  free - check: {free_m - check_m:.1f} ms of work beyond start-up;"
+        f" free - kill+poll: {free_m - kill_m:.1f} ms"
+    )
     return 0
 
 
