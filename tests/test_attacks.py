@@ -48,6 +48,7 @@ from infra import (
     wait_listening,
     wait_until,
 )
+from portdoctor._free import ANSWER_TIMEOUT, COMMAND_TIMEOUT
 from servers import python_for, setpriv
 
 TYPE_CHECKING = False
@@ -863,13 +864,33 @@ def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker)
 
 
 @pytest.mark.pm2
-@pytest.mark.xfail(
-    strict=True,
-    reason="free --force runs `pm2 stop` as the user against their PM2_HOME; a daemon of theirs that "
-    "accepts and never answers holds root's free for COMMAND_TIMEOUT (60 s)",
-)
 def test_force_against_a_silent_pm2_daemon_of_another_user(attacker: Attacker, root_secret: Path) -> None:
+    """Their daemon accepts on rpc.sock and never answers. `pm2 pid web` (run as them) is given
+    ANSWER_TIMEOUT, not the stop command's 60 s; then, under --force, the holder the stop was
+    for is signalled instead: never the daemon, and `pm2 stop` never runs."""
     info, port, _ = _fake_pm2(attacker, root_secret, app=True)
-    r = portdoctor("free", str(port), "--force", "--timeout", "1", memory=None, timeout=10.0)
-    assert r.returncode == 1, said(r)
+    child = info["child"]
+    assert isinstance(child, dict)
+    holder, daemon = int(child["pid"]), int(info["pid"])
+    r = portdoctor("free", str(port), "--force", "--dry-run")
+    assert r.returncode == 0, said(r)
+    assert f"within {ANSWER_TIMEOUT:g}s (else SIGTERM to the holder)" in r.stdout, said(r)
+
+    # Far below COMMAND_TIMEOUT (60 s), the bound before: a hang is a failure here.
+    r = portdoctor(
+        "free", str(port), "--force", "--timeout", "1", "--json", memory=None, timeout=ANSWER_TIMEOUT + 20
+    )
+    assert r.returncode == 0, said(r)
+    data = json.loads(r.stdout)
+    assert data["freed"] is True, said(r)
+    actions = [s["action"] for s in data["steps"]]
+    assert actions[0] == "check" and "run" not in actions, data["steps"]  # `pm2 stop` never ran
+    check = data["steps"][0]
+    assert check["target"].endswith("pm2 pid web"), check
+    assert check["result"] == f"no answer within {ANSWER_TIMEOUT:g}s: SIGTERM to the holder instead", check
+    assert ANSWER_TIMEOUT <= check["seconds"] < COMMAND_TIMEOUT / 2, check
+    signalled = [s["pid"] for s in data["steps"] if s["action"] in ("SIGTERM", "SIGKILL")]
+    assert signalled and set(signalled) == {holder}, data["steps"]
+    assert not alive(holder) and alive(daemon) and not listening(port)
+    assert data["respawn_watch"] and "pm2" in data["respawn_watch"]["reason"], data
     attacker.assert_untouched()

@@ -84,6 +84,7 @@ def test_cluster_app_next_to_another_app(pm2: PM2) -> None:
     assert [a["name"] for a in details["apps"]] == ["web"]
     assert sorted(details["apps"][0]["pids"]) == sorted(pm2.pids("web"))
     assert c.stop is not None and c.stop.argv == ("pm2", "stop", "web")
+    assert c.stop.confirm == ("pm2", "pid", "web")  # free asks the daemon for its pids first
     assert dict(c.stop.env) == {"PM2_HOME": str(pm2.home)} and c.stop.uid == os.geteuid()
     commands = [a.command for a in c.actions]
     assert commands[0] == f"PM2_HOME={pm2.home} pm2 stop web"

@@ -8,18 +8,21 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from infra import (
     HTTP_SERVER,
     PM2,
+    SERVERS,
     DockerEngine,
     Nodemon,
     Supervisord,
     alive,
     free_port,
     holders,
+    kill_session,
     listening,
     portdoctor_cli,
     wait_listening,
@@ -175,3 +178,46 @@ def test_generic_backend_terminate(tmp_path: object) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.pm2
+def test_pm2_daemon_that_never_answers(tmp_path: Path) -> None:
+    """`pm2 pid web` gets ANSWER_TIMEOUT, not the stop command's 60 s. Without --force nothing is
+    stopped and the summary names the next step; that step (--force) signals the app instead:
+    the same process `pm2 stop` was for, never the daemon, and `pm2 stop` never runs."""
+    detector("pm2")
+    from portdoctor._free import ANSWER_TIMEOUT
+
+    port = free_port()
+    home = tmp_path / "pm2-home"
+    home.mkdir()
+    daemon = subprocess.Popen(
+        [sys.executable, str(SERVERS / "silent_pm2.py"), str(home), str(port)],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert daemon.stdout is not None
+        app = int(daemon.stdout.readline())
+        wait_listening(port, what="the silent PM2's app")
+        env = {**os.environ, "PM2_HOME": str(home)}
+        r = cli("free", str(port), "--json", env=env, timeout=ANSWER_TIMEOUT + 30)
+        data = json.loads(r.stdout)
+        assert r.returncode == 1 and data["freed"] is False, r.stdout + r.stderr
+        assert [s["action"] for s in data["steps"]] == ["check"], data["steps"]
+        assert data["steps"][0]["result"] == f"no answer within {ANSWER_TIMEOUT:g}s: nothing was stopped"
+        assert "did not answer" in data["summary"] and "Use --force to send SIGTERM" in data["summary"]
+        assert alive(app) and listening(port)
+
+        r = cli("free", str(port), "--force", "--json", env=env, timeout=ANSWER_TIMEOUT + 30)
+        data = json.loads(r.stdout)
+        assert r.returncode == 0 and data["freed"] is True, r.stdout + r.stderr
+        said = data["steps"][0]["result"]
+        assert said == f"no answer within {ANSWER_TIMEOUT:g}s: SIGTERM to the holder instead", data["steps"]
+        assert not runs(data), data["steps"]  # `pm2 stop web` never ran
+        assert [s["pid"] for s in data["steps"] if s["action"] == "SIGTERM"] == [app], data["steps"]
+        assert daemon.poll() is None and not listening(port)
+    finally:
+        kill_session(daemon.pid, timeout=5.0)
+        daemon.wait(timeout=30)
+        if daemon.stdout is not None:
+            daemon.stdout.close()

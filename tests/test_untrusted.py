@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import other_user, portdoctor_cli
+from infra import find_tool, other_user, portdoctor_cli
 from portdoctor.command import account, find_program, run_command
 from portdoctor.untrusted import MAX_FILE, is_dir_of, is_socket_of, read_file, read_proc, read_text
 
@@ -187,8 +187,15 @@ def test_run_command_reports_missing_and_slow_programs(tmp_path: Path) -> None:
     assert run_command([str(tmp_path / "nope")], timeout=5).error is not None
     slow = run_command(["/bin/sleep", "5"], timeout=0.2)
     assert slow.returncode is None and "no answer" in slow.reason()
+    assert slow.timed_out and not run_command(["/bin/true"], timeout=5).timed_out
     bad = run_command(["/bin/sh", "-c", "echo boom >&2; exit 3"], timeout=5)
-    assert bad.reason() == "exit 3: boom"
+    assert bad.reason() == "exit 3: boom" and not bad.timed_out
+    # A crash's trace (node's ends with its version, and "}"): the error line is the reason.
+    node = find_tool("node")
+    if node is not None:
+        script = "require('net').connect('/nonexistent/rpc.sock')"
+        crashed = run_command([node, "-e", script], timeout=30)
+        assert crashed.reason() == "exit 1: Error: connect ENOENT /nonexistent/rpc.sock", crashed.stderr
 
 
 # --- hostile input on the command line ------------------------------------------------------

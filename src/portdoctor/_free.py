@@ -16,6 +16,7 @@ from .model import TCP
 from .quoting import join as shell_join
 from .record import Record
 from .stopplan import (
+    ANSWER_TIMEOUT,
     DEFAULT_TIMEOUT,
     GRACE,
     KILL,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 POLL = 0.05  # seconds between two looks at the kernel's socket table
 COMMAND_TIMEOUT = 60.0  # at least this long for a manager's stop command (docker stop waits 10 s)
+SILENT = "silent"  # a state: the manager's client did not answer its check within ANSWER_TIMEOUT
 
 class FreeResult(Record):
     """What happened to one port: freed or not, every step, and who holds it now."""
@@ -189,32 +191,67 @@ def execute(
     risk = respawn_risk(plan)  # before the signals: the chain is readable only while it lives
     state = "held"
     pins: list[_Pin] = []
-    where = f"port {plan.port}/{plan.protocol}"
     try:
         if plan.command:
             state = _run_manager(plan, timeout, steps)
+            if state == SILENT and not plan.fallback_refused:
+                # The plan's own targets, signalled as without a manager (see Plan.fallback_refused).
+                plan = plan.replace(command=(), confirm=(), confirm_pids=(), targets=plan.holders)
+                state = _signal(plan, force, timeout, ask, steps, pins)
         else:
-            state = _signal_group(plan, timeout, steps, pins)
-            if state == "held":
-                alive = [p for p in pins if _alive(p)]
-                question = (
-                    f"{plan.port}/{plan.protocol} is still held after {timeout:g}s by "
-                    + ", ".join(p.target.label for p in alive)
-                    + f". Send {KILL} (no clean-up)?"
-                )
-                if alive and (force or (ask is not None and ask(question))):
-                    for p in alive:
-                        t0 = time.monotonic()
-                        steps.append(
-                            Step(KILL, p.target.label, _send(p, True), time.monotonic() - t0, p.target.pid)
-                        )
-                    t0 = time.monotonic()
-                    state = _wait_port(plan, timeout)
-                    steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
+            state = _signal(plan, force, timeout, ask, steps, pins)
     finally:
         for p in pins:
             p.close()
+    if state == SILENT:
+        return _unanswered(plan, steps)
     return _verify(plan, state, steps, settle, risk)
+
+
+def _signal(
+    plan: Plan,
+    force: bool,
+    timeout: float,
+    ask: Callable[[str], bool] | None,
+    steps: list[Step],
+    pins: list[_Pin],
+) -> str:
+    """SIGTERM the targets and wait; SIGKILL those still alive with ``force`` or a yes to ``ask``."""
+    where = f"port {plan.port}/{plan.protocol}"
+    state = _signal_group(plan, timeout, steps, pins)
+    if state == "held":
+        alive = [p for p in pins if _alive(p)]
+        question = (
+            f"{plan.port}/{plan.protocol} is still held after {timeout:g}s by "
+            + ", ".join(p.target.label for p in alive)
+            + f". Send {KILL} (no clean-up)?"
+        )
+        if alive and (force or (ask is not None and ask(question))):
+            for p in alive:
+                t0 = time.monotonic()
+                steps.append(Step(KILL, p.target.label, _send(p, True), time.monotonic() - t0, p.target.pid))
+            t0 = time.monotonic()
+            state = _wait_port(plan, timeout)
+            steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
+    return state
+
+
+def _unanswered(plan: Plan, steps: list[Step]) -> FreeResult:
+    """The manager did not answer and its holders may not be signalled instead: nothing was
+    stopped; say why, and what to do."""
+    manager = plan.manager or "the manager"
+    reasons = "; ".join(plan.fallback_refused)
+    if plan.fallback_refused == ("signalling the holder instead needs --force",):
+        then = f"Use --force to send {TERM} to the holder instead."
+    else:
+        then = f"Once it answers, run: {shell_join(plan.command)}"
+    summary = (
+        f"{plan.port}/{plan.protocol} is still held: {manager} did not answer `{shell_join(plan.confirm)}` "
+        f"within {ANSWER_TIMEOUT:g}s, and nothing was stopped ({reasons}). {then}"
+    )
+    return FreeResult(
+        plan.port, plan.protocol, False, tuple(steps), plan.cause, holders_after=plan.holders, summary=summary
+    )
 
 
 def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
@@ -225,16 +262,24 @@ def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
     limit = max(COMMAND_TIMEOUT, timeout)
     if plan.confirm:
         t0 = time.monotonic()
-        check = run_command(plan.confirm, timeout=limit, env=plan.env, user=plan.run_as)
-        said = check.stdout.strip()
-        if not check.ok:
+        check = run_command(plan.confirm, timeout=ANSWER_TIMEOUT, env=plan.env, user=plan.run_as)
+        # One pid a line (`pm2 pid NAME` prints one per instance); the first that is a holder's.
+        said = check.stdout.split()
+        named = next((int(w) for w in said if w.isdigit() and int(w) in plan.confirm_pids), None)
+        if check.timed_out:
+            instead = f"{TERM} to the holder instead" if not plan.fallback_refused else "nothing was stopped"
+            result = f"no answer within {ANSWER_TIMEOUT:g}s: {instead}"
+        elif not check.ok:
             result = f"failed: {check.reason()}"
-        elif said.isdigit() and int(said) in plan.confirm_pids:
-            result = f"pid {said}: the holder"
+        elif named is not None:
+            result = f"pid {named}: the holder"
         else:
-            result = f"refused: it names pid {said[:20] or '?'}, not the holder; nothing was stopped"
+            pids = " ".join(said)[:20] or "?"
+            result = f"refused: it names pid {pids}, not the holder; nothing was stopped"
         steps.append(Step("check", shell_join(plan.confirm), result, time.monotonic() - t0))
-        if not result.startswith("pid "):
+        if check.timed_out:
+            return SILENT
+        if named is None:
             return "held"
     t0 = time.monotonic()
     done = run_command(plan.command, timeout=limit, env=plan.env, user=plan.run_as)
@@ -500,6 +545,7 @@ def free(
 
 
 __all__ = [
+    "ANSWER_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "GRACE",
     "KILL",

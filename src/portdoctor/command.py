@@ -23,13 +23,21 @@ if TYPE_CHECKING:
 class CommandResult:
     """What a command did: its exit status and output, or why it did not run."""
 
-    __slots__ = ("returncode", "stdout", "stderr", "error")
+    __slots__ = ("returncode", "stdout", "stderr", "error", "timed_out")
 
-    def __init__(self, returncode: int | None, stdout: str = "", stderr: str = "", error: str | None = None):
+    def __init__(
+        self,
+        returncode: int | None,
+        stdout: str = "",
+        stderr: str = "",
+        error: str | None = None,
+        timed_out: bool = False,
+    ):
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
         self.error = error  # "not found", "no answer within 3s"... (returncode is None)
+        self.timed_out = timed_out  # it ran, and was killed (with its session) at the timeout
 
     @property
     def ok(self) -> bool:
@@ -42,7 +50,13 @@ class CommandResult:
             return self.error
         if self.returncode == 0:
             return ""
-        last = (self.stderr.strip() or self.stdout.strip()).splitlines()[-1:] or [""]
+        import re
+
+        lines = (self.stderr.strip() or self.stdout.strip()).splitlines()
+        # A crash's trace ends with noise ("Node.js v20.1.0", "}"): its "Error: ..." line says more.
+        error = re.compile(r"^\s*[\w.]*(?:Error|Exception)\b[^:]*: ")
+        errors = [line.strip() for line in lines if error.match(line)]
+        last = errors[-1:] or lines[-1:] or [""]
         return f"exit {self.returncode}: {last[0][:200]}".rstrip(": ")
 
 
@@ -149,7 +163,7 @@ def run_command(
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        return CommandResult(None, error=f"no answer within {timeout:g}s")
+        return CommandResult(None, error=f"no answer within {timeout:g}s", timed_out=True)
     text = decode or _utf8
     return CommandResult(proc.returncode, text(stdout), text(stderr))
 

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from .model import Account, Diagnosis, Holder, ProcessRef, Stop
 
 DEFAULT_TIMEOUT = 5.0  # seconds to wait for the port after a graceful stop
+# Seconds a manager's client has to answer the check before its stop (`pm2 pid NAME`,
+# `supervisorctl pid NAME`: read-only, and quick when the daemon is alive: 0.2-0.5 s here). A
+# daemon that accepts and never answers (hung, or another user's fake) is given up on then,
+# instead of holding `free` for the stop command's own, much longer, bound.
+ANSWER_TIMEOUT = 5.0
 GRACE = 1.0  # seconds the workers of a group get to follow their master before we signal them
 SETTLE = 1.0  # seconds we watch a released port for a respawned listener
 TERM = "terminate" if WINDOWS else "SIGTERM"
@@ -114,6 +119,9 @@ class Plan(Record):
     inodes: frozenset[int] = frozenset()  # its listening sockets at diagnosis time
     shared: bool = False
     refused: tuple[str, ...] = ()  # reasons not to act (non-empty: nothing is done)
+    # With a manager's command: why its holders will not be signalled instead when the manager
+    # does not answer its check within ANSWER_TIMEOUT (empty: they will be, as without a manager).
+    fallback_refused: tuple[str, ...] = ()
 
     def steps(self, *, force: bool = False, timeout: float = DEFAULT_TIMEOUT) -> list[Step]:
         """The steps a run would take, each with the result 'planned' (the dry run)."""
@@ -124,7 +132,16 @@ class Plan(Record):
         if self.command:
             who = f" as {self.run_as.name}" if self.run_as else ""
             if self.confirm:
-                out.append(Step("check", shell_join(self.confirm), f"planned{who}: must name the holder"))
+                silent = (
+                    f"else {TERM} to the holder" if not self.fallback_refused else "else nothing is stopped"
+                )
+                out.append(
+                    Step(
+                        "check",
+                        shell_join(self.confirm),
+                        f"planned{who}: must name the holder within {ANSWER_TIMEOUT:g}s ({silent})",
+                    )
+                )
             out.append(Step("run", shell_join(self.command), f"planned{who}"))
         leaders = [t for t in self.targets if not t.follower]
         followers = [t for t in self.targets if t.follower]
@@ -216,9 +233,9 @@ def plan(
         targets = tuple(_targets_for(p, d) for p in stop.signal_pids)
         named = {t.pid for t in targets}
         targets += tuple(t for t in holder_targets if t.pid not in named)
-    refused += _refusals(
-        base, details, command, targets, holder_targets, force=force, kind=cause.kind if cause else None
-    )
+    kind = cause.kind if cause else None
+    refused += _refusals(base, details, command, targets, holder_targets, force=force, kind=kind)
+    fallback = _fallback_refusals(base, details, holder_targets, force=force, kind=kind)
     return Plan(
         port=base.port,
         protocol=base.protocol,
@@ -236,7 +253,29 @@ def plan(
         inodes=base.inodes,
         shared=base.shared,
         refused=tuple(refused),
+        fallback_refused=tuple(fallback) if confirm else (),
     )
+
+
+def _fallback_refusals(
+    base: Plan, details: dict[str, Any], holders: Sequence[Target], *, force: bool, kind: str | None
+) -> list[str]:
+    """Why the holders must not be signalled when their manager does not answer (see Plan).
+
+    The fallback keeps to the plan's scope: the processes the manager would have stopped, under
+    the refusals of a plain signal with ``--force`` (never pid 1, a kernel thread, portdoctor or
+    its ancestors). The manager's own daemon holding the port (PM2's cluster mode) is never
+    signalled this way: that stops every app it runs, far more than the plan said.
+    """
+    reasons = _refusals(base, details, (), holders, holders, force=True, kind=kind)
+    if base.shared:
+        names = ", ".join(t.label for t in holders) or "the holder"
+        reasons.append(
+            f"{names} is the {base.manager or 'manager'}'s own daemon: signalling it stops everything it runs"
+        )
+    if not force:
+        reasons.append("signalling the holder instead needs --force")
+    return reasons
 
 
 def _manager_command(
@@ -517,6 +556,7 @@ def _short(ref: ProcessRef) -> str:
 
 
 __all__ = [
+    "ANSWER_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "GRACE",
     "KILL",

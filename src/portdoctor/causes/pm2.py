@@ -208,8 +208,14 @@ def detect(ctx: Context) -> Cause | None:
     if stop_names and not ambiguous:
         why_not = _why_not_stop(ctx, home, daemon_uid, from_daemon)
         if why_not is None:
-            env = (("PM2_HOME", home),) if "PM2_HOME=" in prefix else ()
-            stop = Stop("pm2", ("pm2", "stop", *stop_names), env, daemon_uid, targets)
+            env: tuple[tuple[str, str], ...] = (("PM2_HOME", home),) if "PM2_HOME=" in prefix else ()
+            # `pm2 pid NAME` prints nothing when either is set to anything (even "false"), and its
+            # answer is read: emptied, they are unset to PM2.
+            env += tuple((k, "") for k in ("PM2_SILENT", "PM2_PROGRAMMATIC") if os.environ.get(k))
+            # The daemon names the app's pids right before the stop: that it is the holder's app,
+            # and that the daemon answers at all (free gives up on it after ANSWER_TIMEOUT).
+            confirm = ("pm2", "pid", stop_names[0])
+            stop = Stop("pm2", ("pm2", "stop", *stop_names), env, daemon_uid, targets, confirm=confirm)
         else:
             ctx.note(f"portdoctor will not stop it through PM2 itself: {why_not}.")
     return Cause(
