@@ -111,3 +111,55 @@ def test_pin_signal_alive(backend: ModuleType) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+# --- what a process chooses: its command line and environment -------------------------------
+
+
+def _spawn_waiting(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """A process with ``args`` after its script and exactly ``env``; returned once it runs."""
+    script = "import sys, time; print('ready', flush=True); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", script, *args], env=env, stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=IDS)
+def test_a_huge_command_line_and_environment_are_capped(backend: ModuleType) -> None:
+    """A process picks the size of its argv and environment: every back-end keeps the same capped
+    part of them (untrusted.py's limits), and psutil's the same as the Linux back-end's."""
+    from portdoctor.untrusted import MAX_CMDLINE, MAX_ENV, MAX_FIELDS, MAX_PROC
+
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    # Many short fields: the count caps. 100,000 arguments (~300 KB), 10,000 variables.
+    many = _spawn_waiting(["ab"] * 100_000, {**base, **{f"PD_{i}": "x" for i in range(10_000)}})
+    # Few long ones: the byte caps. 4 arguments of 100 KB, 12 variables of 100 KB (~1.2 MB).
+    long = _spawn_waiting(["y" * 100_000] * 4, {**base, **{f"PD_L{i}": "z" * 100_000 for i in range(12)}})
+    try:
+        facts = backend.process(many.pid)
+        assert facts is not None
+        assert len(facts.cmdline) == MAX_FIELDS and facts.cmdline[-1] == "…"
+        assert facts.cmdline[3:-1] == ("ab",) * (MAX_FIELDS - 4)
+        env = backend.environ(many.pid)
+        assert env is not None and len(env) == MAX_ENV - 1  # and "…", which is no variable
+        assert env["PATH"] == base["PATH"] and env["PD_0"] == "x"
+
+        facts = backend.process(long.pid)
+        assert facts is not None
+        kept = sum(len(a.encode()) + 1 for a in facts.cmdline)
+        assert MAX_CMDLINE - 100_000 < kept <= MAX_CMDLINE + 1, kept  # cut inside an argument
+        assert facts.cmdline[-1] == "y" * (len(facts.cmdline[-1])) and len(facts.cmdline[-1]) < 100_000
+        env = backend.environ(long.pid)
+        assert env is not None
+        assert MAX_PROC - 200_000 < sum(len(k) + len(v) + 2 for k, v in env.items()) <= MAX_PROC + 1
+
+        for proc in (many, long):  # the same cut as the Linux back-end's
+            theirs, ours = backend.process(proc.pid), linux.process(proc.pid)
+            assert theirs is not None and ours is not None and theirs.cmdline == ours.cmdline
+            assert backend.environ(proc.pid) == linux.environ(proc.pid)
+    finally:
+        for proc in (many, long):
+            proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()

@@ -14,7 +14,16 @@ import pytest
 
 from infra import find_tool, other_user, portdoctor_cli
 from portdoctor.command import account, find_program, run_command
-from portdoctor.untrusted import MAX_FILE, is_dir_of, is_socket_of, read_file, read_proc, read_text
+from portdoctor.untrusted import (
+    MAX_FILE,
+    cap_fields,
+    is_dir_of,
+    is_socket_of,
+    nul_fields,
+    read_file,
+    read_proc,
+    read_text,
+)
 
 
 def _cli(
@@ -85,6 +94,30 @@ def test_read_proc_is_capped() -> None:
     data = read_proc(f"/proc/{os.getpid()}/environ", limit=16)
     assert data is not None and len(data) == 16
     assert read_proc("/proc/0/environ") is None
+
+
+def test_nul_fields_keeps_at_most_the_cap_and_says_so() -> None:
+    assert nul_fields(b"a\0b\0c\0", 3) == ["a", "b", "c"]  # exactly the cap: all of them
+    assert nul_fields(b"a\0b\0c\0d\0", 3) == ["a", "b", "…"]
+    assert nul_fields(b"a\0\0b\0\0", 9) == ["a", "", "b"]  # empty arguments are arguments
+
+
+def test_cap_fields_cuts_split_fields_as_nul_fields_cuts_the_read_file() -> None:
+    """psutil hands over argv and environ already split; the cut must be the Linux back-end's,
+    a read of ``size`` bytes split by nul_fields, whatever the fields."""
+    import random
+
+    rng = random.Random(10)
+    words = ["", "a", "bb", "é", "\udcff", "x" * 17, "€uro"]
+    for _ in range(5000):
+        fields = [rng.choice(words) for _ in range(rng.choice([0, 1, 2, 3, 5, 9, 20]))]
+        most, size = rng.randint(1, 10), rng.randint(0, 60)
+        read = b"".join(f.encode("utf-8", "surrogateescape") + b"\0" for f in fields)[:size]
+        assert cap_fields(fields, most, size) == nul_fields(read, most), (fields, most, size)
+    # It stops at the cap: a generator of a million fields is not consumed.
+    taken = []
+    endless = (taken.append(i) or "ab" for i in range(1_000_000))
+    assert cap_fields(endless, 4, 1 << 20) == ["ab", "ab", "ab", "…"] and len(taken) == 5
 
 
 def test_socket_and_dir_ownership(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import zlib
 import psutil  # type: ignore[import-untyped, unused-ignore]
 
 from ..model import LISTEN, TCP, UDP, UNCONN, Hidden, Socket
+from ..untrusted import MAX_CMDLINE, MAX_ENV, MAX_FIELDS, MAX_PROC, cap_fields
 from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start, sudo_hint
 
 TYPE_CHECKING = False
@@ -330,7 +331,8 @@ def process(pid: int) -> ProcessFacts | None:
         pid=pid,
         ppid=int(ppid),  # type: ignore[call-overload]
         name=str(name),
-        cmdline=tuple(str(a) for a in cmdline),  # type: ignore[attr-defined]
+        # The process chose its command line: kept as the Linux back-end keeps it (untrusted.py).
+        cmdline=tuple(cap_fields((str(a) for a in cmdline), MAX_FIELDS, MAX_CMDLINE)),  # type: ignore[attr-defined]
         exe=str(exe) if exe else None,
         uid=uid,
         user=user,
@@ -351,9 +353,16 @@ def start_time(pid: int) -> float | None:
 def environ(pid: int) -> dict[str, str] | None:
     """The environment of ``pid``, None when unreadable."""
     try:
-        return dict(psutil.Process(pid).environ())
+        raw = psutil.Process(pid).environ()
     except (psutil.Error, OSError):
         return None
+    # Capped as the Linux back-end caps /proc/PID/environ: MAX_PROC bytes, MAX_ENV entries.
+    env: dict[str, str] = {}
+    for item in cap_fields((f"{k}={v}" for k, v in raw.items()), MAX_ENV, MAX_PROC):
+        key, sep, value = item.partition("=")
+        if sep:
+            env[key] = value
+    return env
 
 
 def cgroup(pid: int) -> str | None:

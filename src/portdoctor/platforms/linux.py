@@ -19,7 +19,7 @@ import os
 import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
-from ..untrusted import MAX_CMDLINE, MAX_FIELDS, nul_fields, read_proc
+from ..untrusted import MAX_CMDLINE, MAX_ENV, nul_fields, read_proc
 from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start, sudo_hint
 
 TYPE_CHECKING = False
@@ -670,7 +670,7 @@ def environ(pid: int) -> dict[str, str] | None:
     if raw is None:
         return None
     env: dict[str, str] = {}
-    for item in nul_fields(raw, 4 * MAX_FIELDS):
+    for item in nul_fields(raw, MAX_ENV):
         key, sep, value = item.partition("=")
         if sep:
             env[key] = value
