@@ -344,3 +344,87 @@ def test_application_is_protected_without_force(servers: Servers, tmp_path: obje
     r = cli("free", str(port), "--force", "--json")
     assert r.returncode == 0, r.stdout + r.stderr
     assert proc.wait(timeout=30) == 0
+
+
+def test_progress_reports_each_step_as_it_completes(servers: Servers) -> None:
+    """Each step reaches ``progress`` when it is done: by the time free asks about SIGKILL, the
+    SIGTERM and the wait were reported; the steps reported are the result's, in order."""
+    from portdoctor import Step, free
+
+    port = free_port()
+    proc = servers.start(TERM_SERVER, str(port), "ignore", port=port)
+    seen: list[Step] = []
+    when_asked: list[list[str]] = []
+
+    def ask(question: str) -> bool:
+        when_asked.append([s.action for s in seen])
+        return True
+
+    assert free(port, dry_run=True, progress=seen.append).dry_run and seen == []  # nothing done
+    result = free(port, timeout=0.5, ask=ask, progress=seen.append)
+    assert result.freed and proc.wait(timeout=30) == -signal.SIGKILL
+    assert when_asked == [["SIGTERM", "wait"]]
+    assert seen == list(result.steps) and [s.action for s in seen][-1] == "verify"
+
+
+def _pty_run(argv: list[str], answer: bytes, after: str, timeout: float = 60.0) -> tuple[str, str, int]:
+    """Run ``argv`` on a pseudo-terminal (stdin, stdout, stderr); once ``after`` has been shown,
+    note whether it still runs, and type ``answer``. (output until then, the rest, exit code)"""
+    import select
+    import time
+
+    master, slave = os.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "xterm"}
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True, env=env)
+    os.close(slave)
+    seen, rest = b"", b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the other side closed
+                    break
+                if not data:
+                    break
+                if after.encode() in seen:
+                    rest += data
+                else:
+                    seen += data
+                    if after.encode() in seen:
+                        assert proc.poll() is None, "it ended before the answer was typed"
+                        os.write(master, answer)
+            elif proc.poll() is not None:
+                break
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return seen.decode("utf-8", "replace"), rest.decode("utf-8", "replace"), code
+
+
+def test_on_a_terminal_each_step_is_shown_as_it_completes(servers: Servers) -> None:
+    """What a user at a terminal sees: the SIGTERM and the wait as they happen, then the question,
+    then the rest. Into a pipe, the table once it is over (as before)."""
+    port = free_port()
+    proc = servers.start(TERM_SERVER, str(port), "ignore", port=port)
+    argv = [sys.executable, "-m", "portdoctor", "free", str(port), "--timeout", "1"]
+    before, after, code = _pty_run(argv, b"y\n", after="[y/N]")
+    assert code == 0, before + after
+    lines = [line.strip() for line in before.replace("\r", "").splitlines() if line.strip()]
+    assert lines[0] == f"{port}/tcp", lines
+    assert lines[1].startswith(f"SIGTERM   pid {proc.pid} (") and ": sent (" in lines[1], lines
+    assert lines[2].startswith("wait") and f"port {port}/tcp: still held (" in lines[2], lines
+    assert "STEP" not in before and "Send SIGKILL" in lines[3], lines
+    assert f"SIGKILL   pid {proc.pid}" in after and "verify" in after, after
+    assert f"{port}/tcp" in after and " is free (" in after, after
+    assert proc.wait(timeout=30) == -signal.SIGKILL
+
+    port = free_port()
+    servers.start(TERM_SERVER, str(port), port=port)
+    piped = cli("free", str(port))
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.splitlines()[1].split() == ["STEP", "TARGET", "RESULT", "TIME"], piped.stdout

@@ -412,6 +412,9 @@ def test_free_asks_again_before_sigkill(
         await pilot.pause(0.3)
         said = text_of(screen.body)
         assert "SIGKILL" in said and f"pid {proc.pid}" in said and "y: yes" in said
+        # The steps done so far, from free's progress callback: SIGTERM sent, the wait over.
+        assert f"SIGTERM pid {proc.pid} (" in said and ": sent" in said, said
+        assert f"port {port}/tcp: still held" in said, said
         assert alive(proc.pid), "nothing is killed before the second 'y'"
         await pilot.press("y")
         await until(pilot, lambda: screen.state == "done", "the result")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ._explain import BindError, Explanation, explain, parse_bind_error
     from ._find import Finding, find, in_use, sockets
-    from ._free import FreeResult, free
+    from ._free import FreeResult, Step, free
     from ._pick import Pick, pick
     from ._wait import wait
     from .bind import bind_or_explain, listen_or_explain
@@ -98,6 +98,7 @@ _LAZY = {
     "wait": "_wait",
     "free": "_free",
     "FreeResult": "_free",
+    "Step": "_free",
 }
 
 __all__ = [
@@ -132,6 +133,7 @@ __all__ = [
     "Reservation",
     "ReservationConflict",
     "Socket",
+    "Step",
     "UsageError",
     "__version__",
     "bind_or_explain",

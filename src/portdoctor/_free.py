@@ -44,6 +44,19 @@ POLL = 0.05  # seconds between two looks at the kernel's socket table
 COMMAND_TIMEOUT = 60.0  # at least this long for a manager's stop command (docker stop waits 10 s)
 SILENT = "silent"  # a state: the manager's client did not answer its check within ANSWER_TIMEOUT
 
+class _Steps(list[Step]):
+    """The steps of one run, in order; each one is handed to ``progress`` as it is added (done)."""
+
+    def __init__(self, progress: Callable[[Step], None] | None) -> None:
+        super().__init__()
+        self._progress = progress
+
+    def append(self, step: Step) -> None:
+        super().append(step)
+        if self._progress is not None:
+            self._progress(step)
+
+
 class FreeResult(Record):
     """What happened to one port: freed or not, every step, and who holds it now."""
 
@@ -175,6 +188,7 @@ def execute(
     timeout: float = DEFAULT_TIMEOUT,
     ask: Callable[[str], bool] | None = None,
     settle: float = SETTLE,
+    progress: Callable[[Step], None] | None = None,
 ) -> FreeResult:
     """Carry out ``plan``: stop, wait for the port, escalate if allowed, verify.
 
@@ -182,10 +196,12 @@ def execute(
     when ``force`` is False; without it (or on 'no') the port stays held and ``freed`` is False.
     ``settle`` is how long a released port is watched for a respawn, when something in the
     holder's chain can restart it (:func:`respawn_risk`); otherwise ``free`` returns at once.
+    ``progress(step)`` is called in this thread with each step as it completes, in the order of
+    ``FreeResult.steps``; what it raises propagates (the run stops there).
     """
     if plan.refused:
         raise FreeRefused(_refused_result(plan))
-    steps: list[Step] = []
+    steps: list[Step] = _Steps(progress)
     if not plan.in_use:
         return _verify(plan, "released", steps, 0.0, None)
     risk = respawn_risk(plan)  # before the signals: the chain is readable only while it lives
@@ -524,11 +540,14 @@ def free(
     ask: Callable[[str], bool] | None = None,
     signal_managers: bool = True,
     settle: float = SETTLE,
+    progress: Callable[[Step], None] | None = None,
 ) -> FreeResult:
     """Free ``port`` safely: stop its owner the right way, wait for the port, verify.
 
     Raises FreeRefused (exit 3) for pid 1, kernel threads, portdoctor and its ancestors, and,
     without ``force``, other users' processes, protected services and shared daemons.
+    ``progress(step)`` is called with each :class:`Step` as it completes (not for a dry run or
+    a refusal, which complete nothing): the same steps, in the same order, as the result's.
     """
     if not timeout >= 0:
         raise UsageError(f"invalid timeout {timeout!r}: expected a number of seconds >= 0")
@@ -541,7 +560,7 @@ def free(
             holders_after=p.holders, dry_run=True,
             summary=f"{p.port}/{p.protocol}: " + (p.summary or "nothing holds it"),
         )  # fmt: skip
-    return execute(p, force=force, timeout=timeout, ask=ask, settle=settle)
+    return execute(p, force=force, timeout=timeout, ask=ask, settle=settle, progress=progress)
 
 
 __all__ = [

@@ -9,7 +9,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from .._free import FreeResult
+    from .._free import FreeResult, Step
     from ..render import Painter
 
 
@@ -55,14 +55,19 @@ def run(args: argparse.Namespace) -> int:
     protocol = "udp" if args.udp else "tcp"
     interactive = not args.json and sys.stdin.isatty() and sys.stderr.isatty()
     ask = _always if args.yes else (ask_yes if interactive else None)
+    # On a terminal each step is printed as it completes (a stop can take seconds); into a pipe
+    # or a file, the aligned table once it is over.
+    live = not args.json and not args.dry_run and sys.stdout.isatty()
     paint = Painter()
     results: list[FreeResult] = []
     status: int = ExitStatus.OK
     for port in dict.fromkeys(args.ports):
+        shown = _Live(f"{port}/{protocol}", paint) if live else None
         try:
             r = free(
-                port, protocol=protocol, force=args.force, timeout=args.timeout, dry_run=args.dry_run, ask=ask
-            )
+                port, protocol=protocol, force=args.force, timeout=args.timeout, dry_run=args.dry_run,
+                ask=ask, progress=shown,
+            )  # fmt: skip
         except FreeRefused as exc:
             r = exc.result
             status = ExitStatus.REFUSED
@@ -72,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
         results.append(r)
         if not args.json:
             out = sys.stderr if r.refused else sys.stdout
-            out.write(_text(r, paint) + "\n")
+            # Live, the steps are out already; the verdict names the cause the heading could not.
+            text = "\n".join(_tail(r, paint, cause=True)) if shown and shown.count else _text(r, paint)
+            out.write(text + "\n")
             out.flush()
     if args.json:
         data = [r.to_dict() for r in results]
@@ -82,6 +89,27 @@ def run(args: argparse.Namespace) -> int:
 
 def _always(question: str) -> bool:
     return True
+
+
+class _Live:
+    """free()'s progress on a terminal: the port's name, then one line per step as it completes."""
+
+    def __init__(self, where: str, paint: Painter) -> None:
+        self.where = where
+        self.paint = paint
+        self.count = 0
+
+    def __call__(self, step: Step) -> None:
+        import sys
+
+        from ..render import escape
+
+        if not self.count:
+            sys.stdout.write(self.paint(self.where, "bold") + "\n")
+        self.count += 1
+        what = f"{escape(step.target)}: {escape(step.result)}"
+        sys.stdout.write(f"  {step.action:<8}  {what} ({step.seconds:.2f}s)\n")
+        sys.stdout.flush()
 
 
 def _text(r: FreeResult, paint: Painter) -> str:
@@ -101,14 +129,21 @@ def _text(r: FreeResult, paint: Painter) -> str:
     ]
     body = table(rows, ["STEP", "TARGET", "RESULT", "" if r.dry_run else "TIME"])
     lines.extend("  " + line for line in body.splitlines())
+    return "\n".join([*lines, *_tail(r, paint)])
+
+
+def _tail(r: FreeResult, paint: Painter, cause: bool = False) -> list[str]:
+    """The lines after the steps: the verdict, and the respawn watch or what still holds it."""
+    from ..render import escape
+
+    where = f"{r.port}/{r.protocol}" + (f" ({r.cause})" if cause and r.cause else "")
     if r.dry_run:
-        lines.append(escape(r.summary))
-    elif r.freed:
-        lines.append(paint(f"{where} is free ({r.seconds:.2f}s).", "green"))
+        return [escape(r.summary)]
+    if r.freed:
+        lines = [paint(f"{where} is free ({r.seconds:.2f}s).", "green")]
         if r.steps and r.steps[-1].result != "already free":
             from .._free import watch_text
 
             lines.append(escape(watch_text(r.watched, r.respawn_risk)))
-    else:
-        lines.append(paint(escape(r.summary), "yellow"))
-    return "\n".join(lines)
+        return lines
+    return [paint(escape(r.summary), "yellow")]

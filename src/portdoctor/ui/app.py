@@ -33,7 +33,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from .._free import FreeResult, Plan
+    from .._free import FreeResult, Plan, Step
     from ..model import Diagnosis
 
 SCAN_INTERVAL = 1.0  # seconds between two scans of the listeners
@@ -93,6 +93,7 @@ class FreeScreen(ModalScreen[bool]):
         self._answer: bool | None = None
         self._answered = threading.Event()
         self._question = ""
+        self._done: list[Step] = []  # steps completed so far (appended by the free thread)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -197,7 +198,7 @@ class FreeScreen(ModalScreen[bool]):
         from .._free import FreeRefused, execute
 
         try:
-            result = execute(p, timeout=FREE_TIMEOUT, ask=self._ask_from_thread)
+            result = execute(p, timeout=FREE_TIMEOUT, ask=self._ask_from_thread, progress=self._done.append)
         except FreeRefused as exc:
             result = exc.result
         except Exception as exc:  # noqa: BLE001 - shown, never a traceback over the screen
@@ -218,23 +219,17 @@ class FreeScreen(ModalScreen[bool]):
         self._question = question
 
     def _tick(self) -> None:
-        """Live progress while the stop runs: elapsed time, the port, each target."""
+        """Live progress while the stop runs: elapsed time and each step as free completes it
+        (its progress callback), with no look at the processes or the port of its own."""
         if self.state not in ("running", "asking") or self.plan is None:
             return
-        from .._find import in_use
-
         p = self.plan
         t = Text()
         t.append(f"Freeing {p.port}/{p.protocol}… {time.monotonic() - self.started:.1f}s\n\n", style="bold")
-        if p.command:
-            from ..quoting import join as shell_join
-
-            t.append("  running " + escape(shell_join(p.command)) + "\n")
-        for target in p.targets or p.holders:
-            state = "running" if _alive(target.pid, target.started) else "gone"
-            t.append(f"  {escape(target.label)}: {state}\n")
-        held = in_use(p.port, p.protocol)
-        t.append(f"  port {p.port}/{p.protocol}: {'held' if held else 'released; watching for a respawn'}\n")
+        for s in list(self._done):
+            t.append(_step_line(s))
+        if self.state == "running":
+            t.append("  …\n", style="dim")
         if self.state == "asking":
             t.append("\n" + escape(self._question) + "\n", style="bold")
             t.append("y: yes    n: no", style="bold")
@@ -253,7 +248,7 @@ class FreeScreen(ModalScreen[bool]):
             t.append(f"Not freed: {escape(r.summary)}\n", style="bold reverse")
         t.append("\n")
         for s in r.steps:
-            t.append(f" {s.seconds:.2f}s {s.action:<7} {escape(s.target)}: {escape(s.result)}\n")
+            t.append(_step_line(s))
         if r.respawned_by:
             cmd = r.respawned_by.get("command")
             t.append(f"\nRespawned by {escape(r.respawned_by.get('name') or '?')}", style="bold")
@@ -266,17 +261,9 @@ class FreeScreen(ModalScreen[bool]):
         self.body.update(t)
 
 
-def _alive(pid: int, started: float | None) -> bool:
-    """True while ``pid`` is the process that was planned (same start time) and not a zombie."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        if started is not None and abs(proc.create_time() - started) > 0.01:
-            return False
-        return bool(proc.status() != psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return False
+def _step_line(s: Step) -> str:
+    """One step of a free, as the screen lists them (escaped)."""
+    return f" {s.seconds:.2f}s {s.action:<7} {escape(s.target)}: {escape(s.result)}\n"
 
 
 class PortTable(DataTable[Text]):
