@@ -114,8 +114,30 @@ def test_on_busy_next_gives_the_next_free_port(servers: Servers) -> None:
     got = int(out.stdout)  # the child bound it: it was free
     assert got != holder.port
     assert f"port {holder.port}/tcp is busy" in out.stderr
-    assert f"Using {got} instead." in out.stderr
+    # The holder's port is the kernel's (ephemeral): the next safe one is past that range, and
+    # the note says so; right after it, the note has nothing to add.
+    skipped = f"skipped {holder.port + 1}-" if got != holder.port + 1 else ""
+    assert f"Using {got} instead{' (' + skipped if skipped else '.'}" in out.stderr
     assert f"PORT={got}" in out.stderr
+
+
+def test_on_busy_next_says_why_it_went_further(servers: Servers) -> None:
+    # The port asked for and the one after it are held: the note says the second was skipped.
+    import random
+
+    from portdoctor.probe import availability
+    from portdoctor.ranges import why_unsafe
+
+    def usable(p: int) -> bool:
+        return why_unsafe(p) is None and availability(p).bindable
+
+    port = next(p for p in random.sample(range(4000, 9900), 5900) if all(usable(q) for q in (p, p + 1, p + 2)))
+    servers.tcp("0.0.0.0", port)
+    skipped = servers.tcp("0.0.0.0", port + 1)
+    out = portdoctor("run", "--port", str(port), "--on-busy", "next", "--", sys.executable, "-c", SERVE_ONCE)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == port + 2
+    assert f"Using {port + 2} instead (skipped {skipped.port}: in use)." in out.stderr
 
 
 @pytest.mark.parametrize("on_busy", ["fail", "ask"])  # ask without a terminal is fail
