@@ -274,6 +274,19 @@ def test_escaped_name_and_argv(servers: Servers) -> None:
     assert row["holder"]["name"] == EVIL_COMM
 
 
+def test_a_name_made_whole_from_argv0_is_escaped(servers: Servers) -> None:
+    # comm keeps 15 bytes; the whole name comes from argv[0], which its process chose: hostile.
+    argv0 = "/opt/evil-program-\x1b[31mred\x1b]0;pwned\x07"
+    srv = servers.tcp(comm="evil-program-\x1b[", argv0=argv0)
+    whole = "evil-program-\x1b[31mred\x1b]0;pwned\x07"
+    for args in (("why", str(srv.port)), ("ls",)):
+        r = pd(*args)
+        assert "\x1b" not in r.stdout and "\x07" not in r.stdout, args
+        assert "evil-program-\\x1b[31mred\\x1b]0;pwned\\x07" in r.stdout, (args, r.stdout)
+    [h] = json.loads(pd("why", str(srv.port), "--json").stdout)["holders"]
+    assert h["name"] == whole
+
+
 # --- colour ------------------------------------------------------------------------------------
 
 
