@@ -415,6 +415,31 @@ def test_bad_usage(args: tuple[str, ...]) -> None:
     one_clean_error(pd(*args))
 
 
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (("ls", "--no-such-flag"), "ls"),
+        (("free", "3000", "--no-such-flag"), "free"),
+        (("why", "3000", "--no-such-flag"), "why"),
+        (("3000", "--no-such-flag"), "why"),  # 'portdoctor PORT' is why
+        (("check", "3000", "--no-such-flag"), "check"),
+        (("explain", "--no-such-flag"), "explain"),
+        (("free",), "free"),
+        (("pick", "--range", "x"), "pick"),
+        # Found by the command itself, after parsing:
+        (("pick", "--near", "5000", "--range", "3000-3999"), "pick"),
+        (("run",), "run"),
+        (("check", "3000", "--host", "not-an-address"), "check"),
+    ],
+)
+def test_usage_errors_point_at_the_commands_help(args: tuple[str, ...], command: str) -> None:
+    r = pd(*args)
+    one_clean_error(r)
+    assert r.stderr.rstrip("\n").endswith(f"(see 'portdoctor {command} --help')"), r.stderr
+    helped = pd(command, "--help")  # the pointer works when copied
+    assert helped.returncode == 0 and f"usage: portdoctor {command}" in helped.stdout
+
+
 def test_bad_port_message_is_clear() -> None:
     r = pd("why", "70000")
     assert "70000" in r.stderr and "65535" in r.stderr
