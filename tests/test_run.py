@@ -301,6 +301,23 @@ def test_a_bind_error_is_diagnosed(servers: Servers) -> None:
     assert "Holders" in report
 
 
+def test_the_failed_command_is_quoted_so_that_it_runs_when_copied(servers: Servers) -> None:
+    holder = servers.tcp("0.0.0.0")
+    argv = [sys.executable, "-c", SERVE_ONCE, str(holder.port), "it's a\ttab"]  # newlines, quotes, a tab
+    out = portdoctor("run", "--port", str(free_port()), "--", *argv)
+    assert out.returncode == 1
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("portdoctor: ") and "failed to bind" in x]
+    command = line[len("portdoctor: ") : line.index(f" failed to bind port {holder.port}/tcp")]
+    assert "\t" not in command and "\x1b" not in command  # one line, nothing raw
+    # Pasted into a shell, it is the same command: it fails the same way on the same port.
+    again = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=TIMEOUT)
+    assert again.returncode == 1 and "Address already in use" in again.stderr, (command, again.stderr)
+    echoed = subprocess.run(
+        ["bash", "-c", "printf '%s\\0' " + command.split(" ", 1)[1]], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert echoed.stdout.split("\0")[:-1] == argv[1:]
+
+
 def test_no_diagnosis_without_a_bind_error_or_with_no_capture(servers: Servers) -> None:
     out = portdoctor(
         "run", "--port", str(free_port()), "--", sys.executable, "-c",
