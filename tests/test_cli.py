@@ -506,6 +506,47 @@ def test_root_sees_nobodys_listener(servers: Servers) -> None:
     assert d["hidden"] == []
 
 
+@needs_root
+def test_check_a_privileged_port_as_another_user_says_binding_needs_root() -> None:
+    import shlex
+
+    from infra import other_user
+    from portdoctor.probe import availability
+    from portdoctor.ranges import unprivileged_port_start
+
+    user = other_user()
+    start = unprivileged_port_start()
+    if start <= 1:
+        pytest.skip("net.ipv4.ip_unprivileged_port_start lets anyone bind every port here")
+    # A privileged port nobody holds, found by real binds as root (the kernel picks no such port).
+    port = next(p for p in range(start - 1, 0, -1) if availability(p).bindable)
+    r = pd("check", str(port), user=user)
+    assert r.returncode == 0, r.stderr  # free: nobody holds it (documented)
+    first, step = r.stdout.splitlines()
+    assert first == (
+        f"{port}/tcp: free, but binding it needs root or CAP_NET_BIND_SERVICE: ports below {start}"
+        " (net.ipv4.ip_unprivileged_port_start)"
+    )
+    # The next step, copied and run as that user, explains the ways (setcap, the sysctl, a port).
+    command = step.rsplit(": ", 1)[1]
+    assert command.endswith(f"why {port}")
+    e = {**env(), "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/"}
+    ran = subprocess.run(
+        [*setpriv(user), *shlex.split(command)], capture_output=True, text=True, env=e, cwd="/", timeout=TIMEOUT
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "privileged port" in ran.stdout and "net.ipv4.ip_unprivileged_port_start" in ran.stdout
+    d = json.loads(pd("check", str(port), "--json", user=user).stdout)
+    assert (d["free"], d["in_use"], d["needs_privilege"]) == (True, False, True)
+    # A described bind cannot be made: exit 1, with the same words.
+    described = pd("check", str(port), "--host", "0.0.0.0", user=user)
+    assert described.returncode == 1
+    assert "needs root or CAP_NET_BIND_SERVICE" in described.stdout and command in described.stdout
+    # Root may bind it: plain "free".
+    assert pd("check", str(port)).stdout == f"{port}/tcp: free\n"
+    assert json.loads(pd("check", str(port), "--json").stdout)["needs_privilege"] is False
+
+
 def test_ls_hidden_row_as_root_does_not_suggest_sudo() -> None:
     import socket
 
