@@ -19,9 +19,9 @@ from portdoctor._pick import (
     REUSED,
     NoFreePort,
     candidates,
-    is_free,
     parse_range,
     pick,
+    usable,
 )
 from portdoctor.errors import UsageError
 from portdoctor.probe import can_bind
@@ -49,7 +49,7 @@ def good_run(length: int) -> int:
     random.shuffle(ports)
     for p in ports:
         run = range(p, p + length)
-        if all(why_unsafe(q) is None and is_free(q) for q in run):
+        if all(why_unsafe(q) is None and usable(q) for q in run):
             return p
     raise AssertionError("no run of safe free ports")
 

@@ -164,10 +164,10 @@ def candidates(rng: tuple[int, int], *, near: int | None = None, start: int | No
     yield from range(lo, s)
 
 
-def is_free(port: int, protocol: str = "tcp") -> bool:
+def usable(port: int, protocol: str = "tcp") -> bool:
     """True when a server could bind ``port`` on every address now (IPv4 and IPv6 wildcards),
-    with SO_REUSEADDR and without (probe.availability, the one definition of free), and nothing
-    else stops it (a low port without privilege)."""
+    with SO_REUSEADDR and without: free (``portdoctor.is_free``, probe.availability), and
+    nothing else stops it (a low port without privilege)."""
     from .probe import availability
 
     return availability(port, protocol).bindable
@@ -202,7 +202,7 @@ def search(
         else:
             kind = unsafe_kind(port, protocol)
             if kind is None:
-                if is_free(port, protocol):
+                if usable(port, protocol):
                     if skips is not None:
                         skips.extend(passed)
                     return port
@@ -281,7 +281,7 @@ def pick(
                 f" if this is another project, give it another --name"
                 f" ('portdoctor release {name}' gives the port up)"
             )
-        busy = not is_free(r.port, protocol)
+        busy = not usable(r.port, protocol)
         if busy:
             notes.append(
                 f"port {r.port} reserved for '{name}' is in use now"

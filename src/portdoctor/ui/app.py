@@ -221,7 +221,7 @@ class FreeScreen(ModalScreen[bool]):
         """Live progress while the stop runs: elapsed time, the port, each target."""
         if self.state not in ("running", "asking") or self.plan is None:
             return
-        from .._find import in_use
+        from .._find import listened
 
         p = self.plan
         t = Text()
@@ -233,7 +233,7 @@ class FreeScreen(ModalScreen[bool]):
         for target in p.targets or p.holders:
             state = "running" if _alive(target.pid, target.started) else "gone"
             t.append(f"  {escape(target.label)}: {state}\n")
-        held = in_use(p.port, p.protocol)
+        held = listened(p.port, p.protocol)  # the listener, as free() waits for it
         t.append(f"  port {p.port}/{p.protocol}: {'held' if held else 'released; watching for a respawn'}\n")
         if self.state == "asking":
             t.append("\n" + escape(self._question) + "\n", style="bold")
