@@ -532,7 +532,12 @@ def test_check_a_privileged_port_as_another_user_says_binding_needs_root() -> No
     assert command.endswith(f"why {port}")
     e = {**env(), "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/"}
     ran = subprocess.run(
-        [*setpriv(user), *shlex.split(command)], capture_output=True, text=True, env=e, cwd="/", timeout=TIMEOUT
+        [*setpriv(user), *shlex.split(command)],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd="/",
+        timeout=TIMEOUT,
     )
     assert ran.returncode == 0, ran.stderr
     assert "privileged port" in ran.stdout and "net.ipv4.ip_unprivileged_port_start" in ran.stdout

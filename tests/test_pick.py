@@ -243,7 +243,9 @@ def test_a_skipped_port_in_use_is_said_in_one_line(listener: socket.socket) -> N
     assert out.stderr == f"portdoctor: {port + 1} (skipped {port}: in use)\n"
     data = json.loads(cli("pick", "--near", str(port), "--no-registry", "--json").stdout)
     assert data["port"] == port + 1
-    assert data["skipped"] == [{"first": port, "last": port, "count": 1, "reason": "in-use", "why": "in use (a bind fails)"}]
+    assert data["skipped"] == [
+        {"first": port, "last": port, "count": 1, "reason": "in-use", "why": "in use (a bind fails)"}
+    ]
 
 
 def test_the_ephemeral_range_is_named_when_the_pick_jumps_over_it() -> None:

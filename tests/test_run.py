@@ -131,7 +131,9 @@ def test_on_busy_next_says_why_it_went_further(servers: Servers) -> None:
     def usable(p: int) -> bool:
         return why_unsafe(p) is None and availability(p).bindable
 
-    port = next(p for p in random.sample(range(4000, 9900), 5900) if all(usable(q) for q in (p, p + 1, p + 2)))
+    port = next(
+        p for p in random.sample(range(4000, 9900), 5900) if all(usable(q) for q in (p, p + 1, p + 2))
+    )
     servers.tcp("0.0.0.0", port)
     skipped = servers.tcp("0.0.0.0", port + 1)
     out = portdoctor("run", "--port", str(port), "--on-busy", "next", "--", sys.executable, "-c", SERVE_ONCE)
@@ -313,7 +315,10 @@ def test_the_failed_command_is_quoted_so_that_it_runs_when_copied(servers: Serve
     again = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=TIMEOUT)
     assert again.returncode == 1 and "Address already in use" in again.stderr, (command, again.stderr)
     echoed = subprocess.run(
-        ["bash", "-c", "printf '%s\\0' " + command.split(" ", 1)[1]], capture_output=True, text=True, timeout=TIMEOUT
+        ["bash", "-c", "printf '%s\\0' " + command.split(" ", 1)[1]],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
     )
     assert echoed.stdout.split("\0")[:-1] == argv[1:]
 

@@ -205,9 +205,9 @@ def execute(
                 if alive and (force or (ask is not None and ask(question))):
                     for p in alive:
                         t0 = time.monotonic()
-                        steps.append(
-                            Step(KILL, p.target.full_label, _send(p, True), time.monotonic() - t0, p.target.pid)
-                        )
+                        said = _send(p, True)
+                        took = time.monotonic() - t0
+                        steps.append(Step(KILL, p.target.full_label, said, took, p.target.pid))
                     t0 = time.monotonic()
                     state = _wait_port(plan, timeout)
                     steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
@@ -275,7 +275,8 @@ def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin
         for p in followers:
             t0 = time.monotonic()
             if _alive(p):
-                steps.append(Step(TERM, p.target.full_label, _send(p, False), time.monotonic() - t0, p.target.pid))
+                said = _send(p, False)
+                steps.append(Step(TERM, p.target.full_label, said, time.monotonic() - t0, p.target.pid))
             else:
                 steps.append(Step(TERM, p.target.full_label, "exited with its master", 0.0, p.target.pid))
     if state != "released" and state != "rebound":

@@ -198,7 +198,9 @@ def search(
         if port in exclude:
             reason = REGISTRY
             owner = exclude.get(port) if isinstance(exclude, dict) else None
-            why = f"reserved for '{owner}' in the registry" if owner else "reserved for a name in the registry"
+            why = (
+                f"reserved for '{owner}' in the registry" if owner else "reserved for a name in the registry"
+            )
         else:
             kind = unsafe_kind(port, protocol)
             if kind is None:

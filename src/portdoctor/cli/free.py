@@ -85,8 +85,6 @@ def _always(question: str) -> bool:
 
 
 def _text(r: FreeResult, paint: Painter) -> str:
-    import sys
-
     from ..render import escape, table, terminal_width
 
     where = f"{r.port}/{r.protocol}"

@@ -43,7 +43,11 @@ def full_name(comm: str, cmdline: Sequence[str]) -> str:
         return comm
     base = cmdline[0].rpartition("/")[2]
     stem = comm.rstrip("\ufffd")
-    if len(base) > len(stem) and base.startswith(stem) and len(base.encode("utf-8", "surrogateescape")) <= NAME_MAX:
+    if (
+        len(base) > len(stem)
+        and base.startswith(stem)
+        and len(base.encode("utf-8", "surrogateescape")) <= NAME_MAX
+    ):
         return base
     return comm
 
