@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
-import subprocess
 import unicodedata
 
 import pytest
@@ -18,7 +16,6 @@ from portdoctor.render import (
     dumps,
     escape,
     escape_argv,
-    shell_line,
     socket_label,
     table,
     use_colour,
@@ -126,31 +123,6 @@ def test_table_cuts_the_squeezed_columns_to_the_width() -> None:
     # Never below the narrowest width: the line is then wider than asked.
     out = table(rows, ["A", "NAME", "CMD"], width=10, squeeze={2: 8})
     assert out.splitlines()[1] == "1  " + "n" * 30 + "  " + "c" * 7 + "…"
-
-
-@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
-def test_shell_line_runs_back_to_the_same_arguments() -> None:
-    argv = [
-        "a b",
-        "",
-        "it's",
-        "x\x1b[31my",
-        "café",
-        "\u202e",
-        "bad\udcff",
-        "z\x85",
-        "n\nl",
-        "$HOME",
-        "!x",
-        "plain-1.0",
-    ]
-    line = shell_line(["printf", "%s\\0", *argv])
-    assert line.isprintable() and "\x1b" not in line
-    assert shell_line(["plain-1.0", "a=b"]) == "plain-1.0 a=b"
-    out = subprocess.run(
-        ["bash", "-c", line], capture_output=True, env={"LC_ALL": "C.UTF-8"}, timeout=30
-    ).stdout
-    assert out.split(b"\0")[:-1] == [a.encode("utf-8", "surrogateescape") for a in argv]
 
 
 def test_socket_label() -> None:

@@ -58,38 +58,6 @@ def escape_argv(argv: Sequence[str], limit: int | None = None) -> str:
     return text
 
 
-_SHELL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
-_C_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def shell_quote(arg: str) -> str:
-    """One argument as a shell reads it back, safe to print: bare when plain, in single quotes
-    when printable, else as bash/zsh ANSI-C quoting (``$'line\\nline'``), so that no control
-    character reaches the terminal and the text still runs when copied."""
-    if arg and all(c in _SHELL_SAFE for c in arg):
-        return arg
-    if arg.isprintable():
-        return "'" + arg.replace("'", "'\"'\"'") + "'"
-    out = []
-    for ch in arg:
-        if ch in _C_ESCAPES:
-            out.append(_C_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif 0xDC80 <= ord(ch) <= 0xDCFF or ord(ch) < 0x80:  # a byte that was not UTF-8; ASCII
-            out.append(f"\\x{ord(ch) & 0xFF:02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return "$'" + "".join(out) + "'"
-
-
-def shell_line(argv: Sequence[str]) -> str:
-    """A command line to copy and run: every argument quoted by :func:`shell_quote` (safe to print)."""
-    return " ".join(shell_quote(a) for a in argv)
-
-
 def use_colour(stream: TextIO | None = None) -> bool:
     """Colour only on a terminal, never when NO_COLOR is set (https://no-color.org)."""
     if os.environ.get("NO_COLOR"):
