@@ -38,3 +38,22 @@ def test_no_public_module_shadows_a_function() -> None:
 
     for name in (*FUNCTIONS, "explain"):
         assert importlib.util.find_spec(f"portdoctor.{name}") is None, name
+
+
+def test_in_use_and_is_free_are_the_one_definition_of_free() -> None:
+    # The answer of check, why and free (real binds), not only "something listens".
+    import socket
+
+    from infra import free_port, portdoctor_cli
+    from servers import leave_time_wait
+
+    port = leave_time_wait()  # nothing listens, yet a plain bind fails (EADDRINUSE)
+    assert not any(s.listening for s in portdoctor.sockets(port, all_netns=False))
+    assert (portdoctor.in_use(port), portdoctor.is_free(port)) == (True, False)
+    assert portdoctor.in_use(port, host="127.0.0.1") is True
+    assert portdoctor_cli("check", str(port)).returncode == 1  # the same answer as the command
+
+    idle = free_port()
+    assert (portdoctor.in_use(idle), portdoctor.is_free(idle)) == (False, True)
+    with socket.create_server(("127.0.0.1", idle)):
+        assert (portdoctor.in_use(idle), portdoctor.is_free(idle)) == (True, False)

@@ -274,6 +274,19 @@ def test_escaped_name_and_argv(servers: Servers) -> None:
     assert row["holder"]["name"] == EVIL_COMM
 
 
+def test_a_name_made_whole_from_argv0_is_escaped(servers: Servers) -> None:
+    # comm keeps 15 bytes; the whole name comes from argv[0], which its process chose: hostile.
+    argv0 = "/opt/evil-program-\x1b[31mred\x1b]0;pwned\x07"
+    srv = servers.tcp(comm="evil-program-\x1b[", argv0=argv0)
+    whole = "evil-program-\x1b[31mred\x1b]0;pwned\x07"
+    for args in (("why", str(srv.port)), ("ls",)):
+        r = pd(*args)
+        assert "\x1b" not in r.stdout and "\x07" not in r.stdout, args
+        assert "evil-program-\\x1b[31mred\\x1b]0;pwned\\x07" in r.stdout, (args, r.stdout)
+    [h] = json.loads(pd("why", str(srv.port), "--json").stdout)["holders"]
+    assert h["name"] == whole
+
+
 # --- colour ------------------------------------------------------------------------------------
 
 
@@ -402,6 +415,31 @@ def test_bad_usage(args: tuple[str, ...]) -> None:
     one_clean_error(pd(*args))
 
 
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (("ls", "--no-such-flag"), "ls"),
+        (("free", "3000", "--no-such-flag"), "free"),
+        (("why", "3000", "--no-such-flag"), "why"),
+        (("3000", "--no-such-flag"), "why"),  # 'portdoctor PORT' is why
+        (("check", "3000", "--no-such-flag"), "check"),
+        (("explain", "--no-such-flag"), "explain"),
+        (("free",), "free"),
+        (("pick", "--range", "x"), "pick"),
+        # Found by the command itself, after parsing:
+        (("pick", "--near", "5000", "--range", "3000-3999"), "pick"),
+        (("run",), "run"),
+        (("check", "3000", "--host", "not-an-address"), "check"),
+    ],
+)
+def test_usage_errors_point_at_the_commands_help(args: tuple[str, ...], command: str) -> None:
+    r = pd(*args)
+    one_clean_error(r)
+    assert r.stderr.rstrip("\n").endswith(f"(see 'portdoctor {command} --help')"), r.stderr
+    helped = pd(command, "--help")  # the pointer works when copied
+    assert helped.returncode == 0 and f"usage: portdoctor {command}" in helped.stdout
+
+
 def test_bad_port_message_is_clear() -> None:
     r = pd("why", "70000")
     assert "70000" in r.stderr and "65535" in r.stderr
@@ -466,6 +504,52 @@ def test_root_sees_nobodys_listener(servers: Servers) -> None:
     assert [h["pid"] for h in d["holders"]] == [srv.pid]
     assert d["holders"][0]["user"] == "nobody"
     assert d["hidden"] == []
+
+
+@needs_root
+def test_check_a_privileged_port_as_another_user_says_binding_needs_root() -> None:
+    import shlex
+
+    from infra import other_user
+    from portdoctor.probe import availability
+    from portdoctor.ranges import unprivileged_port_start
+
+    user = other_user()
+    start = unprivileged_port_start()
+    if start <= 1:
+        pytest.skip("net.ipv4.ip_unprivileged_port_start lets anyone bind every port here")
+    # A privileged port nobody holds, found by real binds as root (the kernel picks no such port).
+    port = next(p for p in range(start - 1, 0, -1) if availability(p).bindable)
+    r = pd("check", str(port), user=user)
+    assert r.returncode == 0, r.stderr  # free: nobody holds it (documented)
+    first, step = r.stdout.splitlines()
+    assert first == (
+        f"{port}/tcp: free, but binding it needs root or CAP_NET_BIND_SERVICE: ports below {start}"
+        " (net.ipv4.ip_unprivileged_port_start)"
+    )
+    # The next step, copied and run as that user, explains the ways (setcap, the sysctl, a port).
+    command = step.rsplit(": ", 1)[1]
+    assert command.endswith(f"why {port}")
+    e = {**env(), "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/"}
+    ran = subprocess.run(
+        [*setpriv(user), *shlex.split(command)],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd="/",
+        timeout=TIMEOUT,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "privileged port" in ran.stdout and "net.ipv4.ip_unprivileged_port_start" in ran.stdout
+    d = json.loads(pd("check", str(port), "--json", user=user).stdout)
+    assert (d["free"], d["in_use"], d["needs_privilege"]) == (True, False, True)
+    # A described bind cannot be made: exit 1, with the same words.
+    described = pd("check", str(port), "--host", "0.0.0.0", user=user)
+    assert described.returncode == 1
+    assert "needs root or CAP_NET_BIND_SERVICE" in described.stdout and command in described.stdout
+    # Root may bind it: plain "free".
+    assert pd("check", str(port)).stdout == f"{port}/tcp: free\n"
+    assert json.loads(pd("check", str(port), "--json").stdout)["needs_privilege"] is False
 
 
 def test_ls_hidden_row_as_root_does_not_suggest_sudo() -> None:

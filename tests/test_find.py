@@ -87,12 +87,13 @@ def test_free_port_is_free() -> None:
     f = finder.find(port)
     assert not f.in_use
     assert not listeners(f)
-    assert not finder.in_use(port)
+    assert not finder.in_use(port) and finder.is_free(port) and not finder.listened(port)
 
 
 def test_in_use_and_sockets_fast_path(servers: Servers) -> None:
     srv = servers.tcp()
-    assert finder.in_use(srv.port)
+    assert finder.in_use(srv.port) and not finder.is_free(srv.port)
+    assert finder.listened(srv.port)  # the socket table alone
     [s] = [s for s in finder.sockets(srv.port) if s.listening]
     assert s.inode == srv.inode
     assert s.holders == ()  # the fast path does not scan fds

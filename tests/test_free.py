@@ -428,3 +428,22 @@ def test_on_a_terminal_each_step_is_shown_as_it_completes(servers: Servers) -> N
     piped = cli("free", str(port))
     assert piped.returncode == 0, piped.stderr
     assert piped.stdout.splitlines()[1].split() == ["STEP", "TARGET", "RESULT", "TIME"], piped.stdout
+
+
+def test_json_targets_are_whole_and_the_table_cuts_them_to_the_terminal(servers: Servers) -> None:
+    port = free_port()
+    tail = "--an-argument-long-enough-to-be-cut=" + "x" * 80
+    proc = servers.start(TERM_SERVER, str(port), "clean", tail, port=port)
+    whole = f"pid {proc.pid} ({os.path.basename(sys.executable)} {TERM_SERVER} {port} clean {tail})"
+    data = json.loads(cli("free", str(port), "--dry-run", "--json").stdout)
+    assert [s["target"] for s in data["steps"] if s["pid"] == proc.pid] == [whole, whole]  # SIGTERM, SIGKILL
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    piped = cli("free", str(port), "--dry-run", env=env)  # not a terminal: whole lines
+    assert whole in piped.stdout
+    narrow = cli("free", str(port), "--dry-run", env={**env, "COLUMNS": "80"})
+    [term] = [line for line in narrow.stdout.splitlines() if line.split()[:1] == ["SIGTERM"]]
+    cell = term.split("  ")[2]  # "  SIGTERM  pid N (python3 ...…  planned"
+    assert cell.startswith(f"pid {proc.pid} (") and cell.endswith("…") and len(term) <= 80, term
+    assert f"port {port}/tcp " in narrow.stdout  # a port is never cut
+    real = cli("free", str(port), "--json")
+    assert real.returncode == 0 and whole in [s["target"] for s in json.loads(real.stdout)["steps"]]

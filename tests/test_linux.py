@@ -247,6 +247,41 @@ def test_process_facts_weird_name(servers: Servers) -> None:
     assert facts.ppid == os.getpid()
 
 
+def test_a_name_cut_to_15_bytes_is_made_whole_from_argv0(servers: Servers) -> None:
+    # What the kernel does to "exec -a /opt/app/my-long-server-name-v2 ..." (or Node's
+    # process.title): comm keeps 15 bytes, argv[0] the whole name.
+    srv = servers.tcp(argv0="/opt/app/my-long-server-name-v2", comm="my-long-server-")
+    facts = linux.process(srv.pid)
+    assert facts is not None and facts.name == "my-long-server-name-v2"
+    assert [h.name for h in finder.find(srv.port).holders] == ["my-long-server-name-v2"]
+    # Only a 15-byte comm that starts the basename: another program's argv[0] is not believed.
+    other = servers.tcp(argv0="/opt/app/something-else-entirely", comm="my-long-server-")
+    assert linux.process(other.pid).name == "my-long-server-"  # type: ignore[union-attr]
+    short = servers.tcp(argv0="/opt/app/short-name-but-longer", comm="short-name")
+    assert linux.process(short.pid).name == "short-name"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("comm", "argv", "expected"),
+    [
+        ("my-long-server-", ["/x/my-long-server-name"], "my-long-server-name"),
+        ("my-long-server-", ["my-long-server-name", "--flag"], "my-long-server-name"),
+        ("my-long-server-", [], "my-long-server-"),
+        ("my-long-server-", ["/x/my-long-server-"], "my-long-server-"),
+        ("my-long-server-", ["/x/other"], "my-long-server-"),
+        ("my-long", ["/x/my-long-server-name"], "my-long"),
+        ("PM2 v5.3.0: God", ["PM2 v5.3.0: God Daemon (/root/.pm2)"], "PM2 v5.3.0: God"),
+        # 15 bytes that end in the first byte of "é": it decodes as U+FFFD.
+        ("serveur-très-\ufffd", ["/x/serveur-très-éclair"], "serveur-très-éclair"),
+        ("my-long-server-", ["/x/my-long-server-" + "x" * 300], "my-long-server-"),  # no file name
+    ],
+)
+def test_full_name(comm: str, argv: list[str], expected: str) -> None:
+    from portdoctor.platforms.common import full_name
+
+    assert full_name(comm, argv) == expected
+
+
 # --- network namespaces ----------------------------------------------------------------------
 
 

@@ -106,3 +106,28 @@ def test_listener_gone_is_gone(servers: Servers) -> None:
     srv.stop()
     servers.running.remove(srv)
     assert rows_for(srv.port) == []
+
+
+def test_ls_json_has_the_whole_command_and_the_table_fits_the_terminal(servers: Servers) -> None:
+    from infra import portdoctor_cli
+    from portdoctor.render import escape_argv
+
+    srv = servers.tcp()  # python -c <a program of many lines> <spec>: a long command line
+    whole = " ".join(srv.argv)
+    assert len(whole) > 200
+    [row] = [r for r in json.loads(portdoctor_cli("ls", "--json").stdout) if r["socket"]["port"] == srv.port]
+    assert row["command"] == whole and row["holder"]["cmdline"] == srv.argv
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+
+    def line_of(out: str) -> tuple[str, str]:
+        lines = out.splitlines()
+        [line] = [x for x in lines if x.split()[:1] == [str(srv.port)]]
+        return line, line[lines[0].index("COMMAND") :]
+
+    line, command = line_of(portdoctor_cli("ls", env=env).stdout)  # a pipe: whole
+    assert command == escape_argv(srv.argv)
+    line, command = line_of(portdoctor_cli("ls", env={**env, "COLUMNS": "80"}).stdout)
+    assert command.endswith("…") and escape_argv(srv.argv).startswith(command[:-1])
+    # The line fits, unless other rows' columns leave COMMAND no more than its narrowest width.
+    assert len(line) <= 80 or len(command) == 16, line

@@ -19,9 +19,9 @@ from portdoctor._pick import (
     REUSED,
     NoFreePort,
     candidates,
-    is_free,
     parse_range,
     pick,
+    usable,
 )
 from portdoctor.errors import UsageError
 from portdoctor.probe import can_bind
@@ -49,7 +49,7 @@ def good_run(length: int) -> int:
     random.shuffle(ports)
     for p in ports:
         run = range(p, p + length)
-        if all(why_unsafe(q) is None and is_free(q) for q in run):
+        if all(why_unsafe(q) is None and usable(q) for q in run):
             return p
     raise AssertionError("no run of safe free ports")
 
@@ -213,7 +213,7 @@ def test_cli_prints_only_the_port() -> None:
 def test_cli_json() -> None:
     out = cli("pick", "--json", "--udp", "--name", "dns")
     data = json.loads(out.stdout)
-    assert set(data) == {"port", "protocol", "reason", "name", "in_use", "reservation", "notes"}
+    assert set(data) == {"port", "protocol", "reason", "name", "in_use", "reservation", "notes", "skipped"}
     assert (data["protocol"], data["reason"], data["name"], data["in_use"]) == (
         "udp",
         "reserved",
@@ -229,3 +229,48 @@ def test_cli_near_and_range() -> None:
     p = good_run(2)
     out = cli("pick", "--near", str(p), "--range", f"{p - 10}-{p + 10}", "--no-registry")
     assert (out.returncode, out.stdout) == (0, f"{p}\n")
+
+
+def test_a_skipped_port_in_use_is_said_in_one_line(listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    r = pick(near=port, registry=False)
+    assert r.port == port + 1 and r.moved
+    assert [k.to_dict() for k in r.skipped] == [
+        {"first": port, "last": port, "count": 1, "reason": "in-use", "why": "in use (a bind fails)"}
+    ]
+    out = cli("pick", "--near", str(port), "--no-registry")
+    assert (out.returncode, out.stdout) == (0, f"{port + 1}\n")  # stdout stays the port alone
+    assert out.stderr == f"portdoctor: {port + 1} (skipped {port}: in use)\n"
+    data = json.loads(cli("pick", "--near", str(port), "--no-registry", "--json").stdout)
+    assert data["port"] == port + 1
+    assert data["skipped"] == [
+        {"first": port, "last": port, "count": 1, "reason": "in-use", "why": "in use (a bind fails)"}
+    ]
+
+
+def test_the_ephemeral_range_is_named_when_the_pick_jumps_over_it() -> None:
+    lo, hi = ephemeral_range()
+    r = pick(near=lo, registry=False)
+    assert not lo <= r.port <= hi
+    runs = [k for k in r.skipped if k.reason == "ephemeral"]
+    assert [(k.to_dict()["first"], k.to_dict()["last"]) for k in runs] == [(lo, hi)]
+    out = cli("pick", "--near", str(lo), "--no-registry")
+    assert out.returncode == 0 and int(out.stdout) == r.port
+    line = out.stderr.strip()
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert line.startswith(f"portdoctor: {r.port} (skipped {lo}-{hi}: the kernel's ephemeral range")
+
+
+def test_the_registry_is_named_when_a_reserved_port_is_skipped(reg_path: Path) -> None:
+    port = good_run(2)
+    Registry(reg_path).reserve("svc", port)
+    out = cli("pick", "--near", str(port))
+    assert (out.returncode, out.stdout) == (0, f"{port + 1}\n")
+    assert out.stderr == f"portdoctor: {port + 1} (skipped {port}: reserved for 'svc' in the registry)\n"
+
+
+def test_nothing_is_said_when_the_port_asked_for_is_free() -> None:
+    p = good_run(2)
+    out = cli("pick", "--near", str(p), "--no-registry")
+    assert (out.returncode, out.stdout, out.stderr) == (0, f"{p}\n", "")
+    assert json.loads(cli("pick", "--near", str(p), "--no-registry", "--json").stdout)["skipped"] == []

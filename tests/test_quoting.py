@@ -79,3 +79,21 @@ def test_quoted_words_round_trip_through_a_real_shell() -> None:
 def test_importing_it_imports_no_re() -> None:
     code = "import sys, portdoctor.quoting; sys.exit('re' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_quote_visible_is_quote_for_printable_words() -> None:
+    for s in SAMPLES:
+        if s.isprintable():
+            assert quoting.quote_visible(s) == shlex.quote(s), repr(s)
+        else:
+            assert quoting.quote_visible(s).isprintable(), repr(s)
+
+
+def test_join_visible_runs_back_to_the_same_words() -> None:
+    # Printed, nothing raw reaches the terminal; pasted into a shell, the same words come back.
+    argv = [*SAMPLES[1:], "x\x1b[31my", "\u202e", "bad\udcff", "z\x85", "n\nl", "\U0001f600\x07"]
+    argv = [a for a in argv if "\x00" not in a]  # no argument can hold a NUL
+    line = quoting.join_visible(["printf", "%s\\0", *argv])
+    assert line.isprintable() and "\x1b" not in line
+    out = subprocess.run(["bash", "-c", line], capture_output=True, env={"LC_ALL": "C.UTF-8"}, timeout=30)
+    assert out.stdout.split(b"\0")[:-1] == [a.encode("utf-8", "surrogateescape") for a in argv]

@@ -112,6 +112,19 @@ def test_table_alignment() -> None:
     assert all(line == line.rstrip() for line in lines)
 
 
+def test_table_cuts_the_squeezed_columns_to_the_width() -> None:
+    rows = [["1", "n" * 30, "c" * 50], ["2", "short", "cmd"]]
+    assert table(rows, ["A", "NAME", "CMD"]) == table(rows, ["A", "NAME", "CMD"], width=None, squeeze={2: 5})
+    out = table(rows, ["A", "NAME", "CMD"], width=40, squeeze={2: 5, 1: 4})
+    lines = out.splitlines()
+    assert all(len(line) <= 40 for line in lines), out
+    assert lines[1].endswith("…") and "…" in lines[1].split()[1]  # the widest are cut first, both
+    assert lines[2] == "2  short" + " " * (len(lines[2]) - 11) + "cmd"
+    # Never below the narrowest width: the line is then wider than asked.
+    out = table(rows, ["A", "NAME", "CMD"], width=10, squeeze={2: 8})
+    assert out.splitlines()[1] == "1  " + "n" * 30 + "  " + "c" * 7 + "…"
+
+
 def test_socket_label() -> None:
     s4 = Socket("tcp", "ipv4", "127.0.0.1", 3000, "LISTEN")
     s6 = Socket("udp", "ipv6", "::", 53, "UNCONN")

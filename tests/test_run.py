@@ -114,8 +114,32 @@ def test_on_busy_next_gives_the_next_free_port(servers: Servers) -> None:
     got = int(out.stdout)  # the child bound it: it was free
     assert got != holder.port
     assert f"port {holder.port}/tcp is busy" in out.stderr
-    assert f"Using {got} instead." in out.stderr
+    # The holder's port is the kernel's (ephemeral): the next safe one is past that range, and
+    # the note says so; right after it, the note has nothing to add.
+    skipped = f"skipped {holder.port + 1}-" if got != holder.port + 1 else ""
+    assert f"Using {got} instead{' (' + skipped if skipped else '.'}" in out.stderr
     assert f"PORT={got}" in out.stderr
+
+
+def test_on_busy_next_says_why_it_went_further(servers: Servers) -> None:
+    # The port asked for and the one after it are held: the note says the second was skipped.
+    import random
+
+    from portdoctor.probe import availability
+    from portdoctor.ranges import why_unsafe
+
+    def usable(p: int) -> bool:
+        return why_unsafe(p) is None and availability(p).bindable
+
+    port = next(
+        p for p in random.sample(range(4000, 9900), 5900) if all(usable(q) for q in (p, p + 1, p + 2))
+    )
+    servers.tcp("0.0.0.0", port)
+    skipped = servers.tcp("0.0.0.0", port + 1)
+    out = portdoctor("run", "--port", str(port), "--on-busy", "next", "--", sys.executable, "-c", SERVE_ONCE)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == port + 2
+    assert f"Using {port + 2} instead (skipped {skipped.port}: in use)." in out.stderr
 
 
 @pytest.mark.parametrize("on_busy", ["fail", "ask"])  # ask without a terminal is fail
@@ -277,6 +301,26 @@ def test_a_bind_error_is_diagnosed(servers: Servers) -> None:
     assert f"failed to bind port {holder.port}/tcp (in-use)" in report
     assert f"pid {holder.pid}" in report
     assert "Holders" in report
+
+
+def test_the_failed_command_is_quoted_so_that_it_runs_when_copied(servers: Servers) -> None:
+    holder = servers.tcp("0.0.0.0")
+    argv = [sys.executable, "-c", SERVE_ONCE, str(holder.port), "it's a\ttab"]  # newlines, quotes, a tab
+    out = portdoctor("run", "--port", str(free_port()), "--", *argv)
+    assert out.returncode == 1
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("portdoctor: ") and "failed to bind" in x]
+    command = line[len("portdoctor: ") : line.index(f" failed to bind port {holder.port}/tcp")]
+    assert "\t" not in command and "\x1b" not in command  # one line, nothing raw
+    # Pasted into a shell, it is the same command: it fails the same way on the same port.
+    again = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=TIMEOUT)
+    assert again.returncode == 1 and "Address already in use" in again.stderr, (command, again.stderr)
+    echoed = subprocess.run(
+        ["bash", "-c", "printf '%s\\0' " + command.split(" ", 1)[1]],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert echoed.stdout.split("\0")[:-1] == argv[1:]
 
 
 def test_no_diagnosis_without_a_bind_error_or_with_no_capture(servers: Servers) -> None:

@@ -5,7 +5,7 @@ The library API the ``portdoctor`` command is a thin layer over::
     import portdoctor
     d = portdoctor.why(3000)          # Diagnosis: sockets, holders, cause, actions
     portdoctor.listening()            # every listener with its holder
-    portdoctor.in_use(3000)           # a fast yes/no from the kernel's socket table
+    portdoctor.is_free(3000)          # free by the one definition (real binds), as `check` says
     portdoctor.free(3000)             # the safe stop, verified
     portdoctor.pick(near=3000)        # a free port that is safe to use
     portdoctor.explain(error_text)    # a runtime's bind error: what it means, who holds the port
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from ._explain import BindError, Explanation, explain, parse_bind_error
-    from ._find import Finding, find, in_use, sockets
+    from ._find import Finding, find, in_use, is_free, sockets
     from ._free import FreeResult, Step, free
     from ._pick import Pick, pick
     from ._wait import wait
@@ -57,6 +57,7 @@ _LAZY = {
     "find": "_find",
     "Finding": "_find",
     "in_use": "_find",
+    "is_free": "_find",
     "sockets": "_find",
     "listening": "listing",
     "Listener": "listing",
@@ -142,6 +143,7 @@ __all__ = [
     "find",
     "free",
     "in_use",
+    "is_free",
     "listen_or_explain",
     "listening",
     "parse_bind_error",

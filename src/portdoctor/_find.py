@@ -23,7 +23,8 @@ class Finding(Record):
 
     @property
     def in_use(self) -> bool:
-        """True when a listener or a bound UDP socket in our network namespace uses the port."""
+        """True when a listener or a bound UDP socket in our network namespace uses the port (the
+        socket table, as found; whether the port is free is :func:`is_free`, real binds)."""
         return any(s.listening and not s.foreign_netns for s in self.sockets)
 
 
@@ -36,8 +37,29 @@ def sockets(port: int | None, protocols: Sequence[str] = (TCP,), *, all_netns: b
     return platform.sockets(port, protocols, all_netns=all_netns)
 
 
-def in_use(port: int, protocol: str = TCP) -> bool:
-    """True when something listens on ``port`` (TCP) or has it bound (UDP) in our namespace."""
+def is_free(port: int, protocol: str = TCP, *, host: str | None = None) -> bool:
+    """True when ``port`` is free by portdoctor's one definition, the answer of ``check``,
+    ``why`` and ``free``: a server binding it, with SO_REUSEADDR and without, on every address
+    (``host`` None: the IPv4 wildcard and the dual-stack IPv6 one) gets no "address in use"
+    (:func:`portdoctor.probe.availability`, real binds). A connection that outlived its listener
+    or a TIME_WAIT remnant makes it not free; a privileged port nobody holds is free even when
+    you may not bind it (``can_bind`` says whether your own bind works).
+    """
+    from .probe import availability
+
+    return availability(port, protocol, host=host).free
+
+
+def in_use(port: int, protocol: str = TCP, *, host: str | None = None) -> bool:
+    """``not is_free(...)``: a bind like a server's would fail with "address in use" (a listener,
+    or connections and remnants that fail a plain bind). Not only "something listens": for that
+    (the socket table alone) see :func:`listened`."""
+    return not is_free(port, protocol, host=host)
+
+
+def listened(port: int, protocol: str = TCP) -> bool:
+    """True when something listens on ``port`` (TCP) or has it bound (UDP) in our namespace: the
+    kernel's socket table, no bind. Fast, but not whether the port is free (:func:`is_free`)."""
     return any(s.listening for s in platform.sockets(port, (protocol,), all_netns=False))
 
 

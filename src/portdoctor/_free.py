@@ -245,7 +245,8 @@ def _signal(
         if alive and (force or (ask is not None and ask(question))):
             for p in alive:
                 t0 = time.monotonic()
-                steps.append(Step(KILL, p.target.label, _send(p, True), time.monotonic() - t0, p.target.pid))
+                said = _send(p, True)
+                steps.append(Step(KILL, p.target.full_label, said, time.monotonic() - t0, p.target.pid))
             t0 = time.monotonic()
             state = _wait_port(plan, timeout)
             steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
@@ -316,7 +317,7 @@ def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin
         t0 = time.monotonic()
         p, why = pin(t)
         if p is None:
-            steps.append(Step(TERM, t.label, why or "already gone", time.monotonic() - t0, t.pid))
+            steps.append(Step(TERM, t.full_label, why or "already gone", time.monotonic() - t0, t.pid))
         else:
             pins.append(p)
             pinned[t.pid] = p
@@ -327,7 +328,7 @@ def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin
     followers = [p for p in pins if p not in leaders]
     for p in leaders:
         t0 = time.monotonic()
-        steps.append(Step(TERM, p.target.label, _send(p, False), time.monotonic() - t0, p.target.pid))
+        steps.append(Step(TERM, p.target.full_label, _send(p, False), time.monotonic() - t0, p.target.pid))
     state = "held"
     if followers:
         if leaders:
@@ -336,9 +337,10 @@ def _signal_group(plan: Plan, timeout: float, steps: list[Step], pins: list[_Pin
         for p in followers:
             t0 = time.monotonic()
             if _alive(p):
-                steps.append(Step(TERM, p.target.label, _send(p, False), time.monotonic() - t0, p.target.pid))
+                said = _send(p, False)
+                steps.append(Step(TERM, p.target.full_label, said, time.monotonic() - t0, p.target.pid))
             else:
-                steps.append(Step(TERM, p.target.label, "exited with its master", 0.0, p.target.pid))
+                steps.append(Step(TERM, p.target.full_label, "exited with its master", 0.0, p.target.pid))
     if state != "released" and state != "rebound":
         state = _wait_port(plan, max(0.0, timeout - (time.monotonic() - start)))
     steps.append(Step("wait", where, _said(state), time.monotonic() - start))

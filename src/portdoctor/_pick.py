@@ -20,7 +20,7 @@ from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Container, Iterator
+    from collections.abc import Container, Iterator, Mapping, Sequence
     from typing import Any, Literal
 
     from .registry import Registry, Reservation
@@ -36,6 +36,57 @@ RESERVED = "reserved"  # a free port, newly reserved for the name
 REUSED = "reused"  # the name's existing reservation
 
 
+# Why a candidate was passed over: one of ranges.unsafe_kind's kinds, or one of these.
+IN_USE = "in-use"  # a real bind failed (probe.availability)
+REGISTRY = "registry"  # reserved for another name in the registry
+
+# The short words of skip_text, per kind (the long ones are ranges.why_unsafe's).
+_SKIP_WORDS = {
+    IN_USE: "in use",
+    REGISTRY: "reserved for another name",
+    "privileged": "binding needs root",
+    "well-known": "below 1024",
+    "browser-restricted": "refused by browsers",
+    "ephemeral": "the kernel's ephemeral range",
+    "reserved": "reserved by the administrator",
+    "service": "services in /etc/services",
+}
+
+
+class Skip(Record):
+    """A run of candidate ports passed over for one reason, in the order the search met them."""
+
+    first: int
+    last: int
+    reason: str  # IN_USE, REGISTRY or a kind of ranges.unsafe_kind ("ephemeral", "service"...)
+    why: str  # the reason in words ("the kernel's ephemeral range 32768-60999 ...")
+
+    @property
+    def ports(self) -> str:
+        """'32768-60999' or '3000' (lowest first)."""
+        lo, hi = sorted((self.first, self.last))
+        return str(lo) if lo == hi else f"{lo}-{hi}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (see README: JSON schema, pick)."""
+        lo, hi = sorted((self.first, self.last))
+        return {"first": lo, "last": hi, "count": hi - lo + 1, "reason": self.reason, "why": self.why}
+
+
+def skip_text(skips: Sequence[Skip], most: int = 3) -> str:
+    """The skipped runs in one short phrase: 'skipped 32768-60999: the kernel's ephemeral range'."""
+    parts = []
+    for s in skips[:most]:
+        word = _SKIP_WORDS.get(s.reason, s.reason)
+        if s.first == s.last and s.reason in (REGISTRY, "service"):
+            word = s.why  # "reserved for 'web'", "redis in /etc/services"
+        parts.append(f"{s.ports}: {word}")
+    rest = sum(abs(s.last - s.first) + 1 for s in skips[most:])
+    if rest:
+        parts.append(f"{rest} more port{'s' if rest != 1 else ''}")
+    return "skipped " + "; ".join(parts)
+
+
 class Pick(Record):
     """The port chosen, and why."""
 
@@ -46,6 +97,18 @@ class Pick(Record):
     in_use: bool = False  # only for "reused": the reserved port is busy right now
     reservation: Reservation | None = None
     notes: tuple[str, ...] = ()
+    skipped: tuple[Skip, ...] = ()  # the candidates passed over before ``port`` (a new pick only)
+    near: int | None = None  # the port asked for (``near``), when one was
+
+    @property
+    def moved(self) -> bool:
+        """True when the port is not the one asked for (``near``) because ports were skipped."""
+        return self.near is not None and self.port != self.near and bool(self.skipped)
+
+    @property
+    def moved_text(self) -> str | None:
+        """'61000 (skipped 32768-60999: the kernel's ephemeral range)' when :attr:`moved`."""
+        return f"{self.port} ({skip_text(self.skipped)})" if self.moved else None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (see README: JSON schema)."""
@@ -57,6 +120,7 @@ class Pick(Record):
             "in_use": self.in_use,
             "reservation": self.reservation.to_dict() if self.reservation else None,
             "notes": list(self.notes),
+            "skipped": [k.to_dict() for k in self.skipped],
         }
 
 
@@ -100,10 +164,10 @@ def candidates(rng: tuple[int, int], *, near: int | None = None, start: int | No
     yield from range(lo, s)
 
 
-def is_free(port: int, protocol: str = "tcp") -> bool:
+def usable(port: int, protocol: str = "tcp") -> bool:
     """True when a server could bind ``port`` on every address now (IPv4 and IPv6 wildcards),
-    with SO_REUSEADDR and without (probe.availability, the one definition of free), and nothing
-    else stops it (a low port without privilege)."""
+    with SO_REUSEADDR and without: free (``portdoctor.is_free``, probe.availability), and
+    nothing else stops it (a low port without privilege)."""
     from .probe import availability
 
     return availability(port, protocol).bindable
@@ -114,29 +178,51 @@ def search(
     near: int | None = None,
     range: tuple[int, int] | None = None,  # noqa: A002 - the documented keyword
     protocol: str = "tcp",
-    exclude: Container[int] = (),
+    exclude: Container[int] | Mapping[int, str] = (),
     start: int | None = None,
+    skips: list[Skip] | None = None,
 ) -> int:
-    """The first candidate port that is safe, not in ``exclude`` and free; NoFreePort if none."""
-    from .ranges import unsafe_kind
+    """The first candidate port that is safe, not in ``exclude`` and free; NoFreePort if none.
+
+    ``exclude`` may map a port to the name it is reserved for (the registry). When ``skips`` is
+    a list, the runs of candidates passed over before the port found are appended to it.
+    """
+    from .ranges import unsafe_kind, why_unsafe
 
     rng = _range(near, range)
     if start is None and near is None:
         start = _random.randint(*rng)
-    skipped: dict[str, int] = {}
+    passed: list[Skip] = []
+    counts: dict[str, int] = {}
     for port in candidates(rng, near=near, start=start):
         if port in exclude:
-            reason = "reserved for a name"
+            reason = REGISTRY
+            owner = exclude.get(port) if isinstance(exclude, dict) else None
+            why = (
+                f"reserved for '{owner}' in the registry" if owner else "reserved for a name in the registry"
+            )
         else:
             kind = unsafe_kind(port, protocol)
             if kind is None:
-                if is_free(port, protocol):
+                if usable(port, protocol):
+                    if skips is not None:
+                        skips.extend(passed)
                     return port
-                reason = "in use"
+                reason, why = IN_USE, "in use (a bind fails)"
             else:
-                reason = kind
-        skipped[reason] = skipped.get(reason, 0) + 1
-    summary = ", ".join(f"{n} {why}" for why, n in sorted(skipped.items(), key=lambda kv: -kv[1]))
+                reason, why = kind, why_unsafe(port, protocol) or kind
+        counts[reason] = counts.get(reason, 0) + 1
+        last = passed[-1] if passed else None
+        if last is not None and last.reason == reason and abs(port - last.last) == 1:
+            # Several names or services in a row are one run, described by its kind.
+            generic = _SKIP_WORDS[reason] if reason in (REGISTRY, "service") else last.why
+            passed[-1] = last.replace(last=port, why=generic)
+        else:
+            passed.append(Skip(port, port, reason, why))
+    words = {IN_USE: "in use", REGISTRY: "reserved for a name"}
+    summary = ", ".join(
+        f"{n} {words.get(why, why)}" for why, n in sorted(counts.items(), key=lambda kv: -kv[1])
+    )
     raise NoFreePort(f"no free port in {rng[0]}-{rng[1]}/{protocol}: skipped {summary}")
 
 
@@ -179,16 +265,13 @@ def pick(
         from .registry import check_name
 
         check_name(name)
+        skips: list[Skip] = []
         if registry is False:
-            return Pick(
-                search(near=near, range=rng, protocol=protocol, start=start_for(name, rng)),
-                protocol,
-                FREE,
-                name,
-            )
-        r = registry.reserve(name, near=near, range=range, protocol=protocol)
+            found = search(near=near, range=rng, protocol=protocol, start=start_for(name, rng), skips=skips)
+            return Pick(found, protocol, FREE, name, skipped=tuple(skips), near=near)
+        r = registry.reserve(name, near=near, range=range, protocol=protocol, skips=skips)
         if r.new:
-            return Pick(r.port, protocol, RESERVED, name, reservation=r)
+            return Pick(r.port, protocol, RESERVED, name, reservation=r, skipped=tuple(skips), near=near)
         notes: list[str] = []
         if (range is not None or near is not None) and not rng[0] <= r.port <= rng[1]:
             notes.append(f"'{name}' keeps its reserved port {r.port}, outside {rng[0]}-{rng[1]}")
@@ -200,7 +283,7 @@ def pick(
                 f" if this is another project, give it another --name"
                 f" ('portdoctor release {name}' gives the port up)"
             )
-        busy = not is_free(r.port, protocol)
+        busy = not usable(r.port, protocol)
         if busy:
             notes.append(
                 f"port {r.port} reserved for '{name}' is in use now"
@@ -216,8 +299,9 @@ def pick(
             taken = registry.ports(protocol)
         except RegistryError as exc:
             notes.append(f"{exc}; picked without the registry")
-    port = search(near=near, range=rng, protocol=protocol, exclude=taken)
-    return Pick(port, protocol, FREE, notes=tuple(notes))
+    passed: list[Skip] = []
+    port = search(near=near, range=rng, protocol=protocol, exclude=taken, skips=passed)
+    return Pick(port, protocol, FREE, notes=tuple(notes), skipped=tuple(passed), near=near)
 
 
 def _other_directory(reserved_from: str | None) -> str | None:

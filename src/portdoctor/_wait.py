@@ -13,13 +13,6 @@ STATES = (FREE, LISTENING, BINDABLE)
 DEFAULT_INTERVAL = 0.1  # seconds between two looks at the kernel's socket table
 
 
-def listening(port: int, protocol: str = "tcp") -> bool:
-    """True when a TCP listener (or a bound UDP socket) in our network namespace is on ``port``."""
-    from ._find import sockets
-
-    return any(s.listening for s in sockets(port, (protocol,), all_netns=False))
-
-
 def bindable(port: int, protocol: str = "tcp", *, host: str | None = None, reuseaddr: bool = True) -> bool:
     """True when a real bind of ``port`` would succeed now (portdoctor.probe.availability).
 
@@ -30,13 +23,6 @@ def bindable(port: int, protocol: str = "tcp", *, host: str | None = None, reuse
     from .probe import availability
 
     return availability(port, protocol, host=host, reuseaddr=reuseaddr).bindable
-
-
-def is_free(port: int, protocol: str = "tcp") -> bool:
-    """True when the port is free by portdoctor's one definition (portdoctor.probe.availability)."""
-    from .probe import availability
-
-    return availability(port, protocol).free
 
 
 def wait(
@@ -71,13 +57,15 @@ def wait(
             can_bind(0, host=host, protocol=protocol)  # raises UsageError for a host that is no address
     elif host is not None or not reuseaddr:
         raise UsageError("a host and reuseaddr=False only apply to waiting until 'bindable'")
+    from ._find import is_free, listened
+
     want = until == LISTENING
     deadline = time.monotonic() + timeout
     while True:
         reached = (
             bindable(port, protocol, host=host, reuseaddr=reuseaddr)
             if until == BINDABLE
-            else (listening(port, protocol) if want else is_free(port, protocol))
+            else (listened(port, protocol) if want else is_free(port, protocol))
         )
         if reached:
             return True

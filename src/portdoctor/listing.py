@@ -36,6 +36,7 @@ class Listener(Record):
             "holder": self.holder.to_dict() if self.holder else None,
             "hidden": self.hidden,
             "user": self.user,
+            "command": " ".join(self.holder.cmdline) if self.holder else None,  # COMMAND, whole
         }
 
 

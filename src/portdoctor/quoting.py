@@ -30,6 +30,36 @@ def join(words: Iterable[str]) -> str:
     return " ".join(quote(w) for w in words)
 
 
+_C_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def quote_visible(s: str) -> str:
+    """:func:`quote`, safe to print: a word with a control or other non-printable character is
+    written dollar-single-quoted instead (``$'line\\nline'``: bash, zsh, ksh, POSIX.1-2024), so
+    no control character reaches the terminal and the word still reads back the same."""
+    if s.isprintable():
+        return quote(s)
+    out = []
+    for ch in s:
+        code = ord(ch)
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x80 or 0xDC80 <= code <= 0xDCFF:  # ASCII, or a byte that was not UTF-8
+            out.append(f"\\x{code & 0xFF:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    return "$'" + "".join(out) + "'"
+
+
+def join_visible(words: Iterable[str]) -> str:
+    """A command line to print, copy and run: :func:`join` with :func:`quote_visible` words."""
+    return " ".join(quote_visible(w) for w in words)
+
+
 _BLANKS = " \t\r\n"
 
 

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import sqlite3
     from typing import Any
 
+    from ._pick import Skip
+
 ENV = "PORTDOCTOR_REGISTRY"
 FILENAME = "registry.sqlite3"
 BUSY_TIMEOUT = 10.0  # seconds a writer waits for another one
@@ -140,13 +142,15 @@ class Registry:
         range: tuple[int, int] | None = None,  # noqa: A002 - the documented keyword
         protocol: str = "tcp",
         cwd: str | None = None,
+        skips: list[Skip] | None = None,
     ) -> Reservation:
         """Reserve a port for ``name`` (or return its reservation), never one held by another name.
 
         With ``port`` None, an existing reservation is returned as it is (its last-used time
         updated); otherwise a free, safe port is chosen as :func:`portdoctor.pick` does.
         With ``port`` given, that port is recorded, unless another name holds it or ``name``
-        already has a different port (:class:`ReservationConflict`).
+        already has a different port (:class:`ReservationConflict`). ``skips``: see
+        :func:`portdoctor._pick.search` (the ports passed over when a new port is chosen).
         """
         check_name(name)
         _protocol(protocol)
@@ -182,6 +186,7 @@ class Registry:
                     protocol=protocol,
                     exclude=taken,
                     start=start_for(name, range),
+                    skips=skips,
                 )
             elif port in taken:
                 raise ReservationConflict(f"port {port}/{protocol} is already reserved for '{taken[port]}'")

@@ -85,12 +85,58 @@ class Painter:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
 
-def table(rows: Sequence[Sequence[str]], headers: Sequence[str], paint: Painter | None = None) -> str:
-    """Lay out escaped cells in aligned columns; the last column is not padded."""
+def terminal_width(stream: TextIO | None = None) -> int | None:
+    """Columns to fit a table in: ``$COLUMNS``, else the terminal's width; None (do not cut) when
+    the output is not a terminal (a pipe or a file gets whole lines, as with ps and ss)."""
+    text = os.environ.get("COLUMNS", "")
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    stream = stream or sys.stdout
+    try:
+        if stream.isatty():
+            return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        pass
+    return None
+
+
+def table(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    paint: Painter | None = None,
+    *,
+    width: int | None = None,
+    squeeze: dict[int, int] | None = None,
+) -> str:
+    """Lay out escaped cells in aligned columns; the last column is not padded.
+
+    With ``width`` and ``squeeze`` ({column index: narrowest width}), the widest of those columns
+    are cut first (their cells end in "…"), never below their narrowest width, until a line fits
+    in ``width`` columns or nothing more may be cut.
+    """
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
+    if width is not None and squeeze:
+        cut = {i: max(f, len(headers[i])) for i, f in squeeze.items() if widths[i] > max(f, len(headers[i]))}
+        fixed = sum(w for i, w in enumerate(widths) if i not in cut) + 2 * (len(widths) - 1)
+
+        def total(cap: int) -> int:
+            return fixed + sum(max(f, min(widths[i], cap)) for i, f in cut.items())
+
+        if cut and total(max(widths)) > width:
+            lo, hi = 0, max(widths)  # the widest cap that fits (or 0: every cut column at its floor)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if total(mid) <= width else (lo, mid - 1)
+            caps = {i: max(f, min(widths[i], lo)) for i, f in cut.items()}
+            rows = [
+                [c[: caps[i] - 1] + "…" if i in caps and len(c) > caps[i] else c for i, c in enumerate(row)]
+                for row in rows
+            ]
+            for i, cap in caps.items():
+                widths[i] = cap
     lines = []
     head = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip()
     lines.append(paint(head, "bold") if paint else head)

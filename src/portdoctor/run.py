@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ._explain import BindError
+    from ._pick import Pick
     from .model import Diagnosis
 
 ASK = "ask"
@@ -120,15 +121,20 @@ def settle(
     summary = _summary(d)
     action = on_busy
     if action == ASK:
-        action = FAIL if ask is None else ask(d, _next_port(port, protocol))
+        offer = _next_port(port, protocol)
+        action = FAIL if ask is None else ask(d, offer.port if offer else None)
     if action == FAIL:
         raise PortBusy(f"port {port}/{protocol} is busy: {summary}", d)
     if action == NEXT:
-        new = _next_port(port, protocol)
-        if new is None:
+        found = _next_port(port, protocol)
+        if found is None:
             raise PortBusy(f"port {port}/{protocol} is busy and no free port is near it: {summary}", d)
-        note = f"port {port}/{protocol} is busy: {summary} Using {new} instead."
-        return choice.replace(port=new, action=NEXT, notes=(*choice.notes, note))
+        # Not port+1: say which ports were passed over (in use, the ephemeral range...) and why.
+        from ._pick import skip_text
+
+        moved = f" ({skip_text(found.skipped)})" if found.moved else ""
+        note = f"port {port}/{protocol} is busy: {summary} Using {found.port} instead{moved}."
+        return choice.replace(port=found.port, action=NEXT, notes=(*choice.notes, note))
     if action == FREE:
         from ._free import free
 
@@ -147,11 +153,11 @@ def _summary(d: Diagnosis) -> str:
     return f"Port {d.port}/{d.protocol} is in use."
 
 
-def _next_port(port: int, protocol: str) -> int | None:
+def _next_port(port: int, protocol: str) -> Pick | None:
     from ._pick import pick
 
     try:
-        return pick(near=min(port + 1, 65535), protocol=protocol).port
+        return pick(near=min(port + 1, 65535), protocol=protocol)
     except NoFreePort:
         return None
 

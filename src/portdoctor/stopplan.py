@@ -55,13 +55,21 @@ class Target(Record):
 
     @property
     def label(self) -> str:
-        """'pid 42 (node server.js)' (not escaped)."""
+        """'pid 42 (node server.js)', its command cut to 44 characters, for sentences (not escaped)."""
+        return self._label(44)
+
+    @property
+    def full_label(self) -> str:
+        """The label with the whole command line: a step's target (the table cuts it to fit)."""
+        return self._label(None)
+
+    def _label(self, most: int | None) -> str:
         if self.cmdline:
             what = " ".join((os.path.basename(self.cmdline[0]), *self.cmdline[1:]))
         else:
             what = self.name
-        if len(what) > 44:
-            what = what[:43] + "…"
+        if most is not None and len(what) > most:
+            what = what[: most - 1] + "…"
         return f"pid {self.pid} ({what})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,14 +153,14 @@ class Plan(Record):
             out.append(Step("run", shell_join(self.command), f"planned{who}"))
         leaders = [t for t in self.targets if not t.follower]
         followers = [t for t in self.targets if t.follower]
-        out.extend(Step(TERM, t.label, "planned", pid=t.pid) for t in leaders)
+        out.extend(Step(TERM, t.full_label, "planned", pid=t.pid) for t in leaders)
         out.extend(
-            Step(TERM, t.label, f"planned if still alive after {GRACE:g}s", pid=t.pid) for t in followers
+            Step(TERM, t.full_label, f"planned if still alive after {GRACE:g}s", pid=t.pid) for t in followers
         )
         out.append(Step("wait", where, f"planned: up to {timeout:g}s for the port to be released"))
         if self.targets:
             when = "if still held" if force else "only with --force or after asking"
-            out.extend(Step(KILL, t.label, f"planned {when}", pid=t.pid) for t in self.targets)
+            out.extend(Step(KILL, t.full_label, f"planned {when}", pid=t.pid) for t in self.targets)
         risk = respawn_risk(self)
         watch = f"watch {SETTLE:g}s for a respawn ({risk})" if risk else "no respawn watch: " + NO_RESPAWNER
         out.append(Step("verify", where, f"planned: {watch}"))

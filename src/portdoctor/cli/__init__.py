@@ -115,7 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(run(args))
     except PortdoctorError as exc:
-        sys.stderr.write(f"portdoctor: {exc}\n")
+        from ..errors import UsageError
+
+        # Bad input the command found itself: point at its own help, as its parser's errors do.
+        see = f" (see 'portdoctor {args.command} --help')" if isinstance(exc, UsageError) else ""
+        sys.stderr.write(f"portdoctor: {exc}{see}\n")
         if getattr(args, "json", False):
             # A script reading --json gets JSON on stdout, also when the answer is an error.
             from ..render import print_json

@@ -35,6 +35,9 @@ def run(args: argparse.Namespace) -> int:
     a = availability(args.port, protocol, host=args.host, ipv6=args.ipv6, reuseaddr=args.reuseaddr)
     in_use = not a.free or (described and not a.bindable)
     failed = a.blocked or next((r for _, r in a.binds if not r.ok), None)
+    # Free, but a low port this user may not bind (EACCES): say so; still exit 0 unless the bind
+    # was described (the port is free: nobody holds it; root or a capable server can use it).
+    needs_privilege = a.free and any(r.error == "permission" for _, r in a.binds)
     # "bind": the bind that failed, else (for a described bind) the one that worked.
     shown = failed if failed is not None and (described or in_use) else None
     if shown is None and described and a.binds:
@@ -51,15 +54,37 @@ def run(args: argparse.Namespace) -> int:
                 "listeners": [s.to_dict() for s in listeners],
                 "bind": None if shown is None else shown.to_dict(),
                 "binds": a.to_dict(),
+                "needs_privilege": needs_privilege,
             }
         )
     elif not args.quiet:
         if in_use and failed is not None and (described or not listeners):
             host = f"[{failed.host}]" if ":" in failed.host else failed.host
-            print(f"{args.port}/{protocol}: cannot bind {host}:{args.port}: {failed.message}")
+            line = f"{args.port}/{protocol}: cannot bind {host}:{args.port}: {failed.message}"
+            if failed.error == "permission":
+                reason, step = _privileged(args.port, protocol)
+                line += f": {reason}\n  {step}"
+            print(line)
+        elif needs_privilege and not in_use:
+            reason, step = _privileged(args.port, protocol)
+            print(f"{args.port}/{protocol}: free, but {reason}\n  {step}")
         else:
             print(f"{args.port}/{protocol}: {'in use' if in_use else 'free'}")
     return ExitStatus.IN_USE if in_use else ExitStatus.OK
+
+
+def _privileged(port: int, protocol: str) -> tuple[str, str]:
+    """Why this user may not bind the port, and the next step, as this user can run it."""
+    from ..invocation import own_command
+    from ..ranges import unprivileged_port_start
+
+    start = unprivileged_port_start()
+    below = f"ports below {start} (net.ipv4.ip_unprivileged_port_start)" if start > port else "this port"
+    why = own_command("why", str(port), *(["--udp"] if protocol == "udp" else []))
+    return (
+        f"binding it needs root or CAP_NET_BIND_SERVICE: {below}",
+        f"the ways to bind it (setcap, the sysctl) or a port you can use: {why}",
+    )
 
 
 # The plain parse of the commonest command lines (see cli._fast_args); must match register().

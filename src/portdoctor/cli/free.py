@@ -113,7 +113,7 @@ class _Live:
 
 
 def _text(r: FreeResult, paint: Painter) -> str:
-    from ..render import escape, table
+    from ..render import escape, table, terminal_width
 
     where = f"{r.port}/{r.protocol}"
     lines: list[str] = []
@@ -127,7 +127,14 @@ def _text(r: FreeResult, paint: Painter) -> str:
         [s.action, escape(s.target), escape(s.result), "" if r.dry_run else f"{s.seconds:.2f}s"]
         for s in r.steps
     ]
-    body = table(rows, ["STEP", "TARGET", "RESULT", "" if r.dry_run else "TIME"])
+    # The whole target is in --json. Here a process's command line is cut to fit the terminal (the
+    # table is indented by 2); a port or a manager's command (no pid) is never cut.
+    width = terminal_width()
+    whole = max((len(row[1]) for row, s in zip(rows, r.steps) if s.pid is None), default=0)
+    body = table(
+        rows, ["STEP", "TARGET", "RESULT", "" if r.dry_run else "TIME"],
+        width=None if width is None else width - 2, squeeze={1: max(whole, 32)},
+    )  # fmt: skip
     lines.extend("  " + line for line in body.splitlines())
     return "\n".join([*lines, *_tail(r, paint)])
 

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_ui(udp=bool(args.udp or args.all))
     from ..listing import listening
-    from ..render import Painter, escape, escape_argv, print_json, table
+    from ..render import Painter, escape, escape_argv, print_json, table, terminal_width
 
     protocols = ("tcp", "udp") if args.all else (("udp",) if args.udp else ("tcp",))
     rows = listening(protocols, all_netns=args.all)
@@ -57,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
                 escape(r.user or ""),
                 escape(h.name) if h else (hidden_label if r.hidden else ""),
                 escape(h.project.name or "") if h and h.project else "",
-                escape_argv(h.cmdline, 60) if h else "",
+                escape_argv(h.cmdline) if h else "",
             ]
         )
-    print(table(out, ["PORT", "PROTO", "ADDRESS", "PID", "USER", "NAME", "PROJECT", "COMMAND"], paint))
+    headers = ["PORT", "PROTO", "ADDRESS", "PID", "USER", "NAME", "PROJECT", "COMMAND"]
+    # COMMAND (then a long NAME) is cut to the terminal's width: whole in a pipe and in --json.
+    print(table(out, headers, paint, width=terminal_width(), squeeze={7: 16, 5: 15}))
     if args.all and any(r.socket.foreign_netns for r in rows):
         print(paint("* in another network namespace: does not conflict with yours", "dim"))
     return ExitStatus.OK

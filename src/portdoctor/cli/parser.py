@@ -10,6 +10,10 @@ from .. import __version__
 from ..errors import ExitStatus
 from . import COMMANDS
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _width() -> int:
     """The terminal's width, found without shutil (which argparse would import: ~3 ms)."""
@@ -41,6 +45,18 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(ExitStatus.USAGE, f"{self.prog}: error: {escape(message)} (see '{self.prog} --help')\n")
 
 
+class CommandParser(ArgumentParser):
+    """The parser of one command: arguments it does not know are its error, so the line points
+    at ``portdoctor COMMAND --help`` (argparse would hand them to the top-level parser)."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """Parse; anything left over is an error of this command (one line, exit 2)."""
+        parsed, extra = super().parse_known_args(args, namespace)
+        if extra:
+            self.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed, extra
+
+
 def build_parser(only: str | None = None) -> ArgumentParser:
     """The argument parser with every command registered (or just ``only``: argparse and its
     gettext look-ups cost ~0.4 ms a command, so a run builds the one parser it needs)."""
@@ -50,7 +66,7 @@ def build_parser(only: str | None = None) -> ArgumentParser:
         epilog="'portdoctor PORT' is 'portdoctor why PORT'; 'portdoctor' alone is 'portdoctor ls'.",
     )
     parser.add_argument("--version", action="version", version=f"portdoctor {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in (only,) if only else COMMANDS:
         import_module(f"portdoctor.cli.{name}").register(sub)
     return parser

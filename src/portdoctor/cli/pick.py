@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         print(result.port)
         for note in result.notes:
             sys.stderr.write(f"portdoctor: {note}\n")
+        if result.moved_text:  # not the port asked for: say which ports were passed over, and why
+            sys.stderr.write(f"portdoctor: {result.moved_text}\n")
         if args.verbose:
             sys.stderr.write(f"portdoctor: {explain(result)}\n")
     return ExitStatus.IN_USE if result.reason == REUSED and result.in_use else ExitStatus.OK

@@ -114,13 +114,13 @@ def run_reserve(args: argparse.Namespace) -> int:
     r = Registry().reserve(args.name, args.port, near=args.near, range=args.range, protocol=protocol)
     notes = []
     if r.new and args.port is not None:
-        from .._pick import is_free
+        from .._pick import usable
         from ..ranges import why_unsafe
 
         unsafe = why_unsafe(r.port, protocol)
         if unsafe:
             notes.append(f"port {r.port} is not a good choice: {unsafe}")
-        if not is_free(r.port, protocol):
+        if not usable(r.port, protocol):
             notes.append(f"port {r.port} is in use now (see 'portdoctor why {r.port}')")
     if args.json:
         from ..render import print_json

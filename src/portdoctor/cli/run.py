@@ -109,12 +109,14 @@ def run(args: argparse.Namespace) -> int:
 def _report(error: object, d: Diagnosis, argv: list[str]) -> None:
     import sys
 
-    from ..render import Painter, diagnosis_text, escape, escape_argv
+    from ..quoting import join_visible
+    from ..render import Painter, diagnosis_text, escape
 
     paint = Painter(None if sys.stderr.isatty() else False)
     kind = getattr(error, "kind", "unknown")
+    # Whole and quoted for a shell (control characters as $'\n' escapes): it can be copied and run.
     sys.stderr.write(
-        f"\nportdoctor: {escape_argv(argv, 80)} failed to bind port {d.port}/{d.protocol}"
+        f"\nportdoctor: {join_visible(argv)} failed to bind port {d.port}/{d.protocol}"
         f" ({escape(kind)})\n" + diagnosis_text(d, paint) + "\n"
     )
 

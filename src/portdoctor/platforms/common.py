@@ -6,6 +6,8 @@ from ..record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..model import Socket
 
 
@@ -23,6 +25,31 @@ class ProcessFacts(Record):
     started: float | None  # seconds since the epoch
     tty: str | None
     kernel_thread: bool = False
+
+
+COMM_BYTES = 15  # the kernel keeps this much of a program's name (TASK_COMM_LEN 16, with its NUL)
+NAME_MAX = 255  # the longest file name: a basename beyond it is no program's name
+
+
+def full_name(comm: str, cmdline: Sequence[str]) -> str:
+    """The program's name, not cut to 15 bytes: /proc/PID/comm (or stat's name) keeps only the
+    first 15 bytes, so "my-long-server-name" shows as "my-long-server-". When ``comm`` has that
+    length and starts the basename of ``argv[0]``, that basename is the name (as psutil does).
+
+    A cut multi-byte character decodes as U+FFFD: it is left out of the prefix test. The result
+    is as foreign as ``comm``: escape it when printing it.
+    """
+    if not cmdline or len(comm.encode("utf-8", "surrogateescape")) < COMM_BYTES:
+        return comm
+    base = cmdline[0].rpartition("/")[2]
+    stem = comm.rstrip("\ufffd")
+    if (
+        len(base) > len(stem)
+        and base.startswith(stem)
+        and len(base.encode("utf-8", "surrogateescape")) <= NAME_MAX
+    ):
+        return base
+    return comm
 
 
 _USERS: dict[int, str | None] = {}

@@ -20,7 +20,7 @@ import sys
 
 from ..model import TCP, TCP_STATES, UDP, UNCONN, Hidden, ProcessRef, Socket
 from ..untrusted import MAX_CMDLINE, MAX_ENV, nul_fields, read_proc
-from .common import DENIED, GONE, RECYCLED, ProcessFacts, posix_username, same_start, sudo_hint
+from .common import DENIED, GONE, RECYCLED, ProcessFacts, full_name, posix_username, same_start, sudo_hint
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -466,7 +466,7 @@ def _candidate(pid: int) -> ProcessRef | None:
     if st is None or pid == 2 or st[1][1] == b"2" or int(st[1][6]) & _PF_KTHREAD:
         return None
     cmdline = tuple(nul_fields(read_proc(f"/proc/{pid}/cmdline", MAX_CMDLINE) or b""))
-    return ProcessRef(pid, st[0], cmdline, _owner(pid))
+    return ProcessRef(pid, full_name(st[0], cmdline), cmdline, _owner(pid))
 
 
 def _mentions(ref: ProcessRef, port: int) -> bool:
@@ -652,7 +652,7 @@ def process(pid: int) -> ProcessFacts | None:
     return ProcessFacts(
         pid=pid,
         ppid=ppid,
-        name=name,
+        name=full_name(name, cmdline),  # comm keeps 15 bytes: "my-long-server-"
         cmdline=cmdline,
         exe=_readlink(f"/proc/{pid}/exe"),
         uid=uid,
