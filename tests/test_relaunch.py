@@ -10,7 +10,18 @@ from pathlib import Path
 import pytest
 
 from portdoctor.model import Holder, ProcessRef, Project
-from portdoctor.relaunch import for_command, for_holder, known_as, read_scripts, recognise, through_script
+from portdoctor.relaunch import (
+    ENV,
+    SERVERS,
+    _split,
+    for_command,
+    for_holder,
+    known_as,
+    port_of,
+    read_scripts,
+    recognise,
+    through_script,
+)
 
 
 @pytest.mark.parametrize(
@@ -212,3 +223,186 @@ def test_read_scripts_caps_the_size(tmp_path: Path) -> None:
 def test_read_scripts_takes_garbage_calmly(tmp_path: Path, text: str) -> None:
     (tmp_path / "package.json").write_text(text)
     assert read_scripts(str(tmp_path)) in (None, {})
+
+
+# --- reading the port a command names (port_of, the inverse of the edit) -----------------------
+
+# One command line per entry of the table (the port it names, or None); every entry has one.
+NAMED = [
+    (["vite", "--port", "5173"], 5173),
+    (["npx", "vite", "--host", "--port=5174"], 5174),
+    (["vite", "build", "--port", "5173"], None),  # not a server: nothing to read
+    (["astro", "dev", "--port", "4321"], 4321),
+    (["svelte-kit", "dev", "--port", "5175"], 5175),
+    (["next", "dev", "-p", "3000"], 3000),
+    (["next", "start", "-p3001"], 3001),
+    (["next", "dev", "--port", "3002"], 3002),
+    (["nuxi", "dev", "--port", "3003"], 3003),
+    (["ng", "serve", "--port", "4200"], 4200),
+    (["webpack-dev-server", "--port", "8080"], 8080),
+    (["webpack", "serve", "--mode", "development", "--port=8081"], 8081),
+    (["react-scripts", "start"], None),  # PORT in the environment: not in the arguments
+    (["remix", "vite:dev", "--port", "5176"], 5176),
+    (["remix-serve", "build/index.js"], None),
+    (["flask", "--app", "app", "run", "--port", "5000"], 5000),
+    (["flask", "run", "-p5001"], 5001),
+    (["python3", "-m", "flask", "run", "-p", "5002"], 5002),
+    (["flask", "routes", "--port", "5003"], None),
+    (["python", "manage.py", "runserver", "8000"], 8000),
+    (["python", "manage.py", "runserver", "--noreload", "0:8001"], 8001),
+    (["django-admin", "runserver", "[::1]:8002", "--settings", "s"], 8002),
+    (["python", "manage.py", "runserver"], None),  # Django's default: not written
+    (["uvicorn", "main:app", "--reload", "--port", "8003"], 8003),
+    (["uv", "run", "uvicorn", "main:app", "--port=8004"], 8004),
+    (["fastapi", "dev", "main.py", "--port", "8005"], 8005),
+    (["gunicorn", "-w", "3", "-b", "127.0.0.1:8006", "app:app"], 8006),
+    (["gunicorn", "--bind=0.0.0.0:8007", "app:app"], 8007),
+    (["gunicorn", "-b", "tcp://localhost:8008", "app:app"], 8008),
+    (["gunicorn", "-b", "127.0.0.1", "app:app"], None),  # a host alone: gunicorn's default port
+    (["gunicorn", "-b", "8000", "app:app"], None),  # gunicorn reads a bare 8000 as a host
+    (["gunicorn", "-b", "unix:/run/app.sock", "app:app"], None),
+    (["hypercorn", "-b", "[::1]:8009", "app:app"], 8009),
+    (["python3", "-m", "http.server", "8010"], 8010),
+    (["python3", "-m", "http.server", "-d", "site", "-b", "::1", "8011"], 8011),
+    (["python3", "-m", "http.server", "-b", "::1"], None),
+    (["jupyter", "lab", "--port", "8888"], 8888),
+    (["jupyter-notebook", "--port=8889"], 8889),
+    (["bin/rails", "server", "-p", "3004"], 3004),
+    (["bundle", "exec", "puma", "-p", "3005"], 3005),
+    (["hugo", "server", "-p", "1313"], 1313),
+    (["bundle", "exec", "jekyll", "serve", "-P", "4000"], 4000),
+    (["php", "-S", "localhost:8012"], 8012),
+    (["php8.3", "-S", "[::1]:8013", "-t", "public"], 8013),
+    (["java", "-jar", "demo-spring-boot.jar", "--server.port=8080"], 8080),
+    (["java", "-Dserver.port=8082", "-jar", "demo-spring-boot.jar"], 8082),
+    (["java", "-jar", "app.jar", "--server.port=8080"], None),  # a jar we cannot tell is Spring
+    (["./mvnw", "spring-boot:run", "-Dspring-boot.run.arguments=--debug,--server.port=8083"], 8083),
+    (["gradle", "bootRun", "--args=--server.port=8084 --debug"], 8084),
+    (["gradlew", "bootRun", "--args", "--server.port=8085"], 8085),
+    (["dotnet", "run", "--urls", "http://localhost:5004;https://localhost:5005"], 5004),
+    (["dotnet", "app.dll", "--urls=http://*:5006"], 5006),
+    (["dotnet", "run", "--urls", "http://[::]:5007/"], 5007),
+    (["node", "server.js", "--port", "3000"], None),  # the convention (PORT): not a flag we know
+    (["python", "app.py", "8000"], None),
+    ([], None),
+]
+
+
+@pytest.mark.parametrize(("argv", "port"), NAMED)
+def test_port_of_reads_the_port_a_command_names(argv: list[str], port: int | None, tmp_path: Path) -> None:
+    assert port_of(argv, str(tmp_path)) == port
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["vite", "--port", "0"],  # any port: none in particular
+        ["vite", "--port", "70000"],
+        ["vite", "--port", "$PORT"],  # no shell ran: not a number
+        ["vite", "--port", "{port}"],
+        ["vite", "--port"],
+        ["uvicorn", "a:b", "--port", "８０００"],  # fullwidth digits: isdigit(), but no port
+    ],
+)
+def test_port_of_takes_only_a_port_number(argv: list[str]) -> None:
+    assert port_of(argv) is None
+
+
+def test_the_last_port_flag_wins_as_in_the_servers_parsers() -> None:
+    assert port_of(["uvicorn", "a:b", "--port", "8000", "--port=8001"]) == 8001
+    assert port_of(["flask", "run", "-p", "5000", "--port", "5001"]) == 5001
+
+
+def test_every_entry_of_the_table_is_read() -> None:
+    """NAMED reads a port for each entry that takes it in its arguments (a new entry needs its
+    reading tested too); the entries that take PORT in the environment read none."""
+    read = set()
+    for argv, port in NAMED:
+        launch = recognise(argv)
+        if launch is not None and port is not None:
+            prog = _split(argv)[0]
+            read |= {i for i, s in enumerate(SERVERS) if s.name == launch.server and prog in s.programs}
+    in_env = {i for i, s in enumerate(SERVERS) if s.edit == ENV}
+    missing = set(range(len(SERVERS))) - read - in_env
+    assert not missing, [SERVERS[i].name for i in sorted(missing)]
+    assert {SERVERS[i].name for i in in_env} == {"create-react-app", "remix"}
+
+
+# Every command of NAMED the table knows, and some without a port (the edit adds one).
+ROUND_TRIP = [argv for argv, _port in NAMED if recognise(argv) is not None] + [
+    ["vite"], ["gunicorn", "-w", "3", "app:app"], ["python3", "-m", "http.server"],
+    ["python", "manage.py", "runserver"], ["dotnet", "run"], ["./mvnw", "spring-boot:run"],
+    ["gradle", "bootRun"], ["php", "-S", "localhost"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", ROUND_TRIP)
+@pytest.mark.parametrize("port", [1, 5000, 65535])
+def test_reading_the_edited_command_gives_the_port_it_was_given(argv: list[str], port: int) -> None:
+    launch = recognise(argv)
+    assert launch is not None
+    edited = launch.argv_for(port)
+    if launch.env:  # the port goes into PORT: the arguments name none
+        assert dict(launch.env) == {"PORT": "@@PORT@@"}
+        assert port_of(edited) is None
+    else:
+        assert port_of(edited) == port, edited
+
+
+# --- through package-manager scripts -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("script", "argv", "port"),
+    [
+        ("vite", ["npm", "run", "dev", "--", "--port", "5173"], 5173),
+        ("vite", ["npm", "run", "dev", "--silent", "--", "--port=5174"], 5174),
+        ("vite", ["npm", "run", "dev", "--port", "5173"], None),  # npm reads --port as its own option
+        ("vite", ["npm", "run", "dev"], None),  # Vite's default port: not written
+        ("vite --port 3000", ["npm", "run", "dev"], 3000),
+        ("vite --port 3000", ["npm", "run", "dev", "--", "--port", "3001"], 3001),  # the last one
+        ("NODE_ENV=development vite --port 3002", ["pnpm", "dev"], 3002),
+        ("vite", ["yarn", "dev", "--port", "5175"], 5175),
+        ("vite", ["pnpm", "run", "dev", "--", "--port", "5176"], 5176),
+        ("next dev -p 3003", ["yarn", "run", "dev"], 3003),
+        ("python3 -m http.server", ["npm", "run", "dev", "--", "8000"], 8000),
+        ("react-scripts start", ["npm", "start"], None),
+        ("./serve.sh --port 3000", ["npm", "run", "dev"], None),  # a program we do not know
+    ],
+)
+def test_port_of_reads_through_a_script(
+    tmp_path: Path, script: str, argv: list[str], port: int | None
+) -> None:
+    d = _project(tmp_path, {"dev": script, "start": script})
+    assert port_of(argv, str(d)) == port
+
+
+def test_port_of_a_script_without_package_json_is_none(tmp_path: Path) -> None:
+    assert port_of(["npm", "run", "dev", "--", "--port", "5173"], str(tmp_path)) is None
+    # yarn/pnpm run a package's program when no script has that name
+    assert port_of(["yarn", "vite", "--port", "5173"], str(tmp_path)) == 5173
+
+
+@pytest.mark.parametrize(
+    ("script", "argv", "expected"),
+    [
+        # the port the user passed is replaced, not given twice (Vite took the first of two
+        # '--' and served on the old port)
+        ("vite", ["npm", "run", "dev", "--", "--port", "5173"], "npm run dev -- --port 4000 --strictPort"),
+        ("vite", ["npm", "run", "dev", "--", "--host", "--port", "5173"],
+         "npm run dev -- --host --port 4000 --strictPort"),
+        ("vite", ["yarn", "dev", "--port", "5173"], "yarn dev --port 4000 --strictPort"),
+        ("vite --port 3000", ["npm", "run", "dev"], "npx vite --port 4000 --strictPort"),
+        ("python3 -m http.server", ["npm", "run", "dev", "--", "8000"], "npm run dev -- 4000"),
+        ("react-scripts start", ["npm", "run", "dev", "--", "--verbose"],
+         "PORT=4000 npm run dev -- --verbose"),
+    ],
+)  # fmt: skip
+def test_for_command_replaces_the_port_a_script_call_passes(
+    tmp_path: Path, script: str, argv: list[str], expected: str
+) -> None:
+    d = _project(tmp_path, {"dev": script})
+    launch = for_command(argv, str(d))
+    assert launch is not None
+    assert launch.shell(4000) == expected
+    assert port_of(launch.argv_for(4000), str(d)) == (None if launch.env else 4000)

@@ -7,7 +7,9 @@ another port" step of a diagnosis (from a holder's argv, cwd and parent chain: :
 and ``portdoctor run`` (from the command the user is about to start: :func:`for_command`).
 Through a package-manager script (``npm run dev``) the script is read from package.json and the
 flag is passed the way that package manager needs (``npm run dev -- --port N``). Where the
-server is not known, the answer is None: callers say so instead of guessing.
+server is not known, the answer is None: callers say so instead of guessing. The table also
+reads the port a command line already names (:func:`port_of`, the inverse of its edit:
+``vite --port 5173`` -> 5173), so that ``portdoctor run`` keeps the port the user wrote.
 
 package.json belongs to whoever wrote it (maybe another user): it is read with a size cap,
 without following a link and without blocking on a FIFO (:func:`read_scripts`).
@@ -153,14 +155,54 @@ def _value_of(args: Sequence[str], names: Sequence[str]) -> str | None:
     return None
 
 
-def _flag(names: Sequence[str], *extra: str) -> Callable[[list[str]], list[str] | None]:
+def _number(text: str | None) -> int | None:
+    """``3000`` -> 3000; anything else (``0``, ``$PORT``, ``{port}``, ``70000``, ``3e3``) -> None."""
+    if text and len(text) <= 5 and text.isascii() and text.isdigit() and 1 <= int(text) <= 65535:
+        return int(text)
+    return None
+
+
+def _last_value(args: Sequence[str], names: Sequence[str]) -> str | None:
+    """The value of the last ``--port 3000`` / ``--port=3000`` / ``-p3000`` of ``names`` (the one a
+    parser keeps): the values :func:`_drop` drops."""
+    found: str | None = None
+    for i, a in enumerate(args):
+        if a in names:
+            found = args[i + 1] if i + 1 < len(args) else None
+            continue
+        for n in names:
+            if n.startswith("--") and a.startswith(n + "="):
+                found = a[len(n) + 1 :]
+            elif len(n) == 2 and a.startswith(n) and a[2:].isdigit():
+                found = a[2:]
+    return found
+
+
+class _PortArg:
+    """Where one server's port goes in its arguments, both ways: ``edit`` sets it (to PORT; None
+    when the arguments are not that server's), ``read`` returns the port they name (None when
+    they name none). Called, it edits (a Server's ``edit``)."""
+
+    __slots__ = ("edit", "read")
+
+    def __init__(
+        self, edit: Callable[[list[str]], list[str] | None], read: Callable[[list[str]], int | None]
+    ) -> None:
+        self.edit = edit
+        self.read = read
+
+    def __call__(self, args: list[str]) -> list[str] | None:
+        return self.edit(args)
+
+
+def _flag(names: Sequence[str], *extra: str) -> _PortArg:
     """Set the port with ``names[0] PORT`` (dropping any earlier one), then ``extra`` flags."""
 
     def edit(args: list[str]) -> list[str]:
         out = [*_drop(args, names), names[0], PORT]
         return out + [e for e in extra if e not in out]
 
-    return edit
+    return _PortArg(edit, lambda args: _number(_last_value(args, names)))
 
 
 def _host_port(value: str | None, default_host: str) -> str:
@@ -173,7 +215,20 @@ def _host_port(value: str | None, default_host: str) -> str:
     return f"{default_host}:{PORT}"
 
 
-def _bind(default_host: str) -> Callable[[list[str]], list[str] | None]:
+def _port_in_address(value: str | None) -> int | None:
+    """``0.0.0.0:8000``, ``[::1]:8000``, ``tcp://host:8000`` -> 8000; a host alone, a bare IPv6
+    address or a unix socket -> None."""
+    if not value or value.startswith(("unix:", "fd://")):
+        return None
+    if value.startswith("tcp://"):
+        value = value[len("tcp://") :]
+    host, colon, number = value.rpartition(":")
+    if not colon or (":" in host and not (host.startswith("[") and host.endswith("]"))):
+        return None  # a host alone (its default port), or a bare IPv6 address
+    return _number(number)
+
+
+def _bind(default_host: str) -> _PortArg:
     """gunicorn / hypercorn: ``-b host:PORT``, keeping the host the command binds."""
 
     def edit(args: list[str]) -> list[str] | None:
@@ -182,68 +237,91 @@ def _bind(default_host: str) -> Callable[[list[str]], list[str] | None]:
             return None  # a unix socket: no port to move
         return [*_drop(args, ("-b", "--bind")), "-b", _host_port(value, default_host)]
 
-    return edit
+    # gunicorn binds every -b; the first one names the port (a host alone: its default, unwritten)
+    return _PortArg(edit, lambda args: _port_in_address(_value_of(args, ("-b", "--bind"))))
 
 
-def _positional(after: str | None) -> Callable[[list[str]], list[str] | None]:
+def _positional(after: str | None) -> _PortArg:
     """Django ``runserver [addr:]PORT`` (after ``runserver``), ``http.server [PORT]``."""
     valued = ("-b", "--bind", "-d", "--directory", "-p", "--protocol", "--settings", "--pythonpath")
 
-    def edit(args: list[str]) -> list[str] | None:
+    def find(args: list[str]) -> int | None:
+        """The index of the port argument; len(args) when there is none; None: not this server."""
         start = 0
         if after is not None:
             if after not in args:
                 return None
             start = args.index(after) + 1
-        out = list(args)
         i = start
-        while i < len(out):
-            a = out[i]
+        while i < len(args):
+            a = args[i]
             if a in valued:
                 i += 2
                 continue
             if not a.startswith("-"):
-                host, colon, number = a.rpartition(":")  # 3000, localhost:3000, [::1]:3000
+                number = a.rpartition(":")[2]  # 3000, localhost:3000, [::1]:3000
                 if 1 <= len(number) <= 5 and number.isascii() and number.isdigit():
-                    out[i] = host + colon + PORT
-                    return out
+                    return i
             i += 1
-        return [*out, PORT]
+        return len(args)
 
-    return edit
+    def edit(args: list[str]) -> list[str] | None:
+        at = find(args)
+        if at is None:
+            return None
+        if at == len(args):
+            return [*args, PORT]
+        host, colon, _number = args[at].rpartition(":")
+        return [*args[:at], host + colon + PORT, *args[at + 1 :]]
+
+    def read(args: list[str]) -> int | None:
+        at = find(args)
+        return None if at is None or at == len(args) else _number(args[at].rpartition(":")[2])
+
+    return _PortArg(edit, read)
 
 
-def _sub(
-    commands: Sequence[str], edit: Callable[[list[str]], list[str] | None]
-) -> Callable[[list[str]], list[str] | None]:
-    """Only when the first argument is one of ``commands`` (``next dev``, ``rails server``)."""
+def _sub(commands: Sequence[str], port: _PortArg, *, unless: bool = False) -> _PortArg:
+    """Only when the first argument is one of ``commands`` (``next dev``, ``rails server``);
+    ``unless``: only when it is not (``vite``, but not ``vite build``)."""
 
-    def check(args: list[str]) -> list[str] | None:
+    def applies(args: list[str]) -> bool:
         first = next((a for a in args if not a.startswith("-")), None)
-        return edit(args) if first in commands else None
+        return (first in commands) != unless
 
-    return check
+    return _PortArg(
+        lambda args: port.edit(args) if applies(args) else None,
+        lambda args: port.read(args) if applies(args) else None,
+    )
 
 
-def _has(word: str, edit: Callable[[list[str]], list[str] | None]) -> Callable[[list[str]], list[str] | None]:
+def _has(word: str, port: _PortArg) -> _PortArg:
     """Only when ``word`` is among the arguments (``flask ... run``)."""
+    return _PortArg(
+        lambda args: port.edit(args) if word in args else None,
+        lambda args: port.read(args) if word in args else None,
+    )
 
-    def check(args: list[str]) -> list[str] | None:
-        return edit(args) if word in args else None
 
-    return check
-
-
-def _php(args: list[str]) -> list[str] | None:
+def _php_edit(args: list[str]) -> list[str] | None:
     value = _value_of(args, ("-S",))
     if value is None:
         return None
     return [*_drop(args, ("-S",)), "-S", _host_port(value, "localhost")]
 
 
-def _dotnet(args: list[str]) -> list[str] | None:
+_php = _PortArg(_php_edit, lambda args: _port_in_address(_value_of(args, ("-S",))))
+
+
+def _dotnet_app(args: list[str]) -> str | None:
+    """``run``/``watch``/``app.dll``: the first word of a dotnet command that runs an app."""
     first = next((a for a in args if not a.startswith("-")), "")
-    if first not in ("run", "watch") and not first.endswith(".dll"):
+    return first if first in ("run", "watch") or first.endswith(".dll") else None
+
+
+def _dotnet_edit(args: list[str]) -> list[str] | None:
+    first = _dotnet_app(args)
+    if first is None:
         return None
     out = _drop(args, ("--urls",))
     url = f"http://localhost:{PORT}"
@@ -252,23 +330,76 @@ def _dotnet(args: list[str]) -> list[str] | None:
     return [*out, "--urls", url]
 
 
-def _java(args: list[str]) -> list[str] | None:
+def _dotnet_read(args: list[str]) -> int | None:
+    """``--urls "http://localhost:5000;https://localhost:5001"``: the first URL's port."""
+    urls = _last_value(args, ("--urls",)) if _dotnet_app(args) else None
+    if not urls:
+        return None
+    rest = urls.split(";")[0].strip().partition("://")[2]
+    return _port_in_address(rest.split("/")[0])
+
+
+_dotnet = _PortArg(_dotnet_edit, _dotnet_read)
+
+
+def _spring_port(words: Sequence[str]) -> int | None:
+    """The last ``--server.port=N`` (or ``-Dserver.port=N``) among ``words``."""
+    found: int | None = None
+    for w in words:
+        for prefix in ("--server.port=", "-Dserver.port="):
+            if w.startswith(prefix):
+                found = _number(w[len(prefix) :])
+    return found
+
+
+def _java_edit(args: list[str]) -> list[str] | None:
     # Only a Spring Boot app takes --server.port: say nothing of a jar we cannot tell.
     if not any("spring" in a.lower() for a in args):
         return None
     return [*_drop(args, ("--server.port",)), f"--server.port={PORT}"]
 
 
-def _mvn(args: list[str]) -> list[str] | None:
+_java = _PortArg(
+    _java_edit, lambda args: _spring_port(args) if any("spring" in a.lower() for a in args) else None
+)
+
+
+def _mvn_edit(args: list[str]) -> list[str] | None:
     if "spring-boot:run" not in args:
         return None
     return [*args, f"-Dspring-boot.run.arguments=--server.port={PORT}"]
 
 
-def _gradle(args: list[str]) -> list[str] | None:
+def _passed_words(args: Sequence[str], option: str) -> list[str]:
+    """The words of every ``OPTION=a,b c`` / ``OPTION 'a b'`` (Maven's and Gradle's app arguments)."""
+    words: list[str] = []
+    for i, a in enumerate(args):
+        value = a[len(option) + 1 :] if a.startswith(option + "=") else None
+        if a == option and i + 1 < len(args):
+            value = args[i + 1]
+        if value is not None:
+            words += value.replace(",", " ").split()
+    return words
+
+
+_mvn = _PortArg(
+    _mvn_edit,
+    lambda args: _spring_port(_passed_words(args, "-Dspring-boot.run.arguments"))
+    if "spring-boot:run" in args
+    else None,
+)
+
+
+def _gradle_edit(args: list[str]) -> list[str] | None:
     if "bootRun" not in args:
         return None
     return [*args, f"--args=--server.port={PORT}"]
+
+
+_gradle = _PortArg(
+    _gradle_edit,
+    lambda args: _spring_port(_passed_words(args, "--args")) if "bootRun" in args else None,
+)
 
 
 ENV = "env"  # an entry that sets PORT in the environment instead of editing the arguments
@@ -279,18 +410,14 @@ class Server(Record):
 
     name: str
     programs: tuple[str, ...]  # program names as argv.program() returns them
-    edit: Callable[[list[str]], list[str] | None] | str  # argument editor, or ENV (PORT=N)
+    edit: _PortArg | str  # where the port goes in the arguments (set and read), or ENV (PORT=N)
     how: str
 
 
 _FIRST_NON_BUILD = ("build", "generate", "lint", "test", "check", "optimize")
 
 
-def _vite(args: list[str]) -> list[str] | None:
-    first = next((a for a in args if not a.startswith("-")), None)
-    if first in _FIRST_NON_BUILD:
-        return None
-    return _flag(("--port",), "--strictPort")(args)
+_vite = _sub(_FIRST_NON_BUILD, _flag(("--port",), "--strictPort"), unless=True)
 
 
 #: The table: every server portdoctor can relaunch on another port, and how.
@@ -479,20 +606,42 @@ def _script_argv(text: str) -> list[str] | None:
     return words or None
 
 
-def through_script(pm: str, call: Sequence[str], script: str) -> Launch | None:
-    """The relaunch of a package-manager script (``npm run dev`` running ``vite``), or None."""
+def _passed(pm: str, argv: Sequence[str], script: str) -> tuple[list[str], list[str]]:
+    """``npm run dev -- --port 5173`` -> (``npm run dev``, ``--port 5173``): the words that call
+    the script and the arguments it is given. npm gives it only what follows ``--`` (it reads the
+    options before as its own); yarn, pnpm and bun what follows the script's name."""
+    args = list(argv)
+    if pm == "npm":
+        if "--" not in args:
+            return args, []
+        at = args.index("--")
+        return args[:at], args[at + 1 :]
+    at = args.index(script, 1) + 1 if script in args[1:] else len(args)
+    rest = args[at:]
+    return args[:at], rest[1:] if rest[:1] == ["--"] else rest
+
+
+def through_script(
+    pm: str, call: Sequence[str], script: str, passed: Sequence[str] = ()
+) -> Launch | None:
+    """The relaunch of a package-manager script (``npm run dev`` running ``vite``), or None.
+
+    ``passed``: the arguments the call gives the script (``npm run dev -- --port 5173``); its
+    port, if any, is replaced rather than given twice.
+    """
     argv = _script_argv(script)
     if argv is None:
         return None
-    inner = recognise(argv)
+    sep = ["--"] if pm == "npm" else []
+    inner = recognise([*argv, *passed])
     if inner is None:
         return None
     if inner.env:
-        return Launch(inner.server, tuple(call), inner.env, inner.how, inner.convention)
+        given = [*sep, *passed] if passed else []
+        return Launch(inner.server, (*call, *given), inner.env, inner.how, inner.convention)
     edited = list(inner.argv)
     if edited[: len(argv)] == argv:
         extra = edited[len(argv) :]
-        sep = ["--"] if pm == "npm" else []
         return Launch(inner.server, (*call, *sep, *extra), (), inner.how)
     # The script sets the port itself: run its command through the package manager's runner.
     return Launch(inner.server, (*_EXEC[pm], *edited), (), inner.how)
@@ -610,7 +759,8 @@ def for_command(argv: Sequence[str], cwd: str | None = None) -> Launch | None:
         pm, script, words = call
         scripts = read_scripts(cwd or os.getcwd())
         if scripts is not None and script in scripts:
-            launch = through_script(pm, list(argv), scripts[script])
+            calling, passed = _passed(pm, argv, script)
+            launch = through_script(pm, calling, scripts[script], passed)
             return launch.replace(cwd=cwd) if launch else None
         if pm == "npm" or len(words) != 2:
             return None
@@ -621,6 +771,44 @@ def for_command(argv: Sequence[str], cwd: str | None = None) -> Launch | None:
         return inner.replace(argv=(argv[0], *inner.argv), cwd=cwd)
     launch = recognise(argv)
     return launch.replace(cwd=cwd) if launch else None
+
+
+def port_of(argv: Sequence[str], cwd: str | None = None) -> int | None:
+    """The port a server's command line already names, read the way the table sets it (the
+    inverse of :func:`for_command`'s edit); None when it names none or portdoctor cannot tell.
+
+    ``vite --port 5173``, ``flask run -p5000``, ``gunicorn -b 0.0.0.0:8000 app:app``,
+    ``python manage.py runserver 0:8000``, ``python3 -m http.server 8000``, ``php -S
+    localhost:8000``, ``dotnet run --urls http://localhost:5000``, ``java -jar spring-app.jar
+    --server.port=8080``... A package-manager script is read from ``cwd``'s package.json (the
+    current directory by default) with what the call passes it (``npm run dev -- --port 5173``).
+    A server's default port (Vite's 5173 when no ``--port`` is written), a port in the
+    environment (``PORT``, ``FLASK_RUN_PORT``) or in a config file is not read: None.
+    """
+    call = script_call(argv)
+    if call is not None:
+        pm, script, words = call
+        scripts = read_scripts(cwd or os.getcwd())
+        if scripts is not None and script in scripts:
+            inner = _script_argv(scripts[script])
+            return None if inner is None else _read_port([*inner, *_passed(pm, argv, script)[1]])
+        if pm == "npm" or len(words) != 2:
+            return None
+        return _read_port(argv[1:])  # yarn vite --port 5173: the package's program
+    return _read_port(argv)
+
+
+def _read_port(argv: Sequence[str]) -> int | None:
+    """The port ``argv`` names, from the entry of the table :func:`recognise` would use."""
+    prog, _head, rest = _split(argv)
+    for server in SERVERS:
+        if prog not in server.programs:
+            continue
+        if not isinstance(server.edit, _PortArg):
+            return None  # PORT in the environment: not in the arguments
+        if server.edit.edit(list(rest)) is not None:
+            return server.edit.read(list(rest))
+    return None
 
 
 def _package_dir(holder: Holder) -> str | None:
@@ -708,6 +896,7 @@ __all__ = [
     "for_command",
     "for_holder",
     "known_as",
+    "port_of",
     "read_scripts",
     "recognise",
 ]
