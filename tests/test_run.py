@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from infra import free_port, wait_until
+from portdoctor.run import Choice
 from servers import Servers
 
 TIMEOUT = 120.0
@@ -432,3 +433,134 @@ def test_ports_in_a_command_line() -> None:
 
     argv = ["srv", "8080", "--port=3000", "-b", "0.0.0.0:5000", ":7000", "70000", "v1.2", "--n=0"]
     assert _ports_in(argv) == [8080, 3000, 5000, 7000]
+
+
+# --- the port the command names (python3 -m http.server 8000) ----------------------------------
+
+
+def test_the_port_order_port_name_command_env_picked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portdoctor.run import initial_port
+
+    monkeypatch.setenv("PORTDOCTOR_REGISTRY", str(tmp_path / "ports.db"))
+    named = ["python3", "-m", "http.server", "8123"]
+    env = {"PORT": "8200"}
+    assert initial_port(command=named, env=env) == Choice(8123, "tcp", "command")
+    assert initial_port(command=named) == Choice(8123, "tcp", "command")
+    choice = initial_port(port=8300, command=named, env=env)
+    assert (choice.port, choice.source) == (8300, "port")
+    assert choice.notes == ("the command names port 8123; using --port 8300 instead",)
+    assert initial_port(port=8123, command=named).notes == ()  # the same port: nothing to say
+    choice = initial_port(name="web", command=named, env=env)
+    assert choice.source == "name" and choice.port != 8123
+    assert choice.notes[-1] == (
+        f"the command names port 8123; using the registry's port for web, {choice.port} instead"
+    )
+    # a command that names no port, or one portdoctor cannot read: $PORT, then a free port
+    for argv in (["python3", "-m", "http.server"], ["python3", "app.py", "8123"], []):
+        assert initial_port(command=argv, env=env) == Choice(8200, "tcp", "env")
+        assert initial_port(command=argv, env={}).source == "picked"
+
+
+def test_with_port_runs_a_command_that_names_the_port_as_it_is() -> None:
+    from portdoctor.run import with_port
+
+    argv = ["gunicorn", "-b", "127.0.0.1:8123", "app:app"]
+    assert with_port(argv, 8123) == (argv, {}, "port 8123: gunicorn -b 127.0.0.1:8123 app:app")
+    final, env, how = with_port(argv, 8124)  # --port or --on-busy next: its own argument moves
+    assert final == ["gunicorn", "app:app", "-b", "127.0.0.1:8124"] and env == {}
+    assert how == "port 8124 through gunicorn's own flag: gunicorn app:app -b 127.0.0.1:8124"
+
+
+def http_get(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+        return str(r.read().decode())
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    d = tmp_path / "site"
+    d.mkdir()
+    (d / "index.html").write_text("hello from http.server\n")
+    return d
+
+
+def start_run(
+    procs: list[subprocess.Popen[str]], site: Path, *args: str
+) -> tuple[subprocess.Popen[str], Path]:
+    """``portdoctor run ARGS`` in ``site`` in its own session; its stderr goes to a file."""
+    err = site.parent / f"stderr-{len(procs)}.txt"
+    env = {k: v for k, v in os.environ.items() if k != "PORT"}
+    with open(err, "w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "portdoctor", "run", *args], cwd=site, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+    procs.append(proc)
+    return proc, err
+
+
+def served(proc: subprocess.Popen[str], port: int, err: Path) -> str:
+    """What ``proc`` serves on ``port`` once it listens there (AssertionError with its stderr)."""
+
+    def ready() -> str | None:
+        assert proc.poll() is None, f"portdoctor run exited {proc.returncode}: {err.read_text()}"
+        try:
+            return http_get(port)
+        except OSError:
+            return None
+
+    try:
+        return str(wait_until(ready, TIMEOUT, 0.2, f"http.server on {port}"))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{err.read_text()}") from None
+
+
+def test_http_server_serves_on_the_port_its_command_names(
+    procs: list[subprocess.Popen[str]], site: Path
+) -> None:
+    """The issue: 'run -- python3 -m http.server N' picked a random port and rewrote N away."""
+    port = free_port()
+    proc, err = start_run(procs, site, "--", sys.executable, "-m", "http.server", str(port))
+    assert served(proc, port, err) == "hello from http.server\n"
+    assert "portdoctor:" not in err.read_text()  # the port asked for was free: nothing to say
+
+
+def test_the_port_the_command_names_when_busy_and_on_busy_next(
+    procs: list[subprocess.Popen[str]], site: Path, servers: Servers
+) -> None:
+    holder = servers.tcp("0.0.0.0")
+    argv = [sys.executable, "-m", "http.server", str(holder.port)]
+    out = portdoctor("run", "--", *argv, cwd=site)  # ask without a terminal: fail
+    assert out.returncode == 1 and out.stdout == ""  # the command never ran
+    assert out.stderr.startswith(f"portdoctor: port {holder.port}/tcp is busy: "), out.stderr
+    assert f"pid {holder.pid}" in out.stderr
+    proc, err = start_run(procs, site, "--on-busy", "next", "--", *argv)
+    # the note names the new port: wait for it, then the server must be there
+    text = str(wait_until(lambda: "Using" in err.read_text() and err.read_text(), TIMEOUT, 0.2, "the note"))
+    new = int(text.split("Using ", 1)[1].split()[0])
+    assert new != holder.port
+    assert served(proc, new, err) == "hello from http.server\n"
+    lines = err.read_text().splitlines()
+    assert lines[0].startswith(f"portdoctor: port {holder.port}/tcp is busy: ")
+    assert f"pid {holder.pid}" in lines[0] and lines[0].endswith(f"Using {new} instead.")
+    assert lines[1] == (
+        f"portdoctor: port {new} through http.server's own flag: {argv[0]} -m http.server {new}"
+    )
+
+
+def test_port_overrides_the_port_the_command_names_and_says_so(
+    procs: list[subprocess.Popen[str]], site: Path
+) -> None:
+    port, other = free_port(), free_port()
+    proc, err = start_run(
+        procs, site, "--port", str(port), "--", sys.executable, "-m", "http.server", str(other)
+    )
+    assert served(proc, port, err) == "hello from http.server\n"
+    lines = err.read_text().splitlines()
+    assert lines[:2] == [
+        f"portdoctor: the command names port {other}; using --port {port} instead",
+        f"portdoctor: port {port} through http.server's own flag: {sys.executable} -m http.server {port}",
+    ]

@@ -1,7 +1,9 @@
 """Start a command on a port that is free: decide the port, settle a conflict, run, explain.
 
 ``portdoctor run --port 3000 -- npm start`` checks port 3000 before ``npm start`` runs; when it is
-busy it fails with the diagnosis, frees it, or moves to the next free port (``--on-busy``). The
+busy it fails with the diagnosis, frees it, or moves to the next free port (``--on-busy``).
+Without ``--port``/``--name``, the port a known server's command already names
+(``python3 -m http.server 8000``, ``npx vite --port 5173``) is the one asked for. The
 command gets the port in ``$PORT`` and wherever its arguments say ``{port}``. It runs with our
 stdin and stdout untouched; its stderr goes through a pipe to ours (live), and when it exits
 non-zero with a bind error in that output, the port it names is diagnosed.
@@ -38,7 +40,7 @@ class Choice(Record):
 
     port: int
     protocol: str
-    source: str  # "port" (--port), "name" (the registry), "env" ($PORT) or "picked"
+    source: str  # "port" (--port), "name" (the registry), "command" (CMD names it), "env" ($PORT), "picked"
     action: str | None = None  # None, or "freed" / "next" when the first port was busy
     notes: tuple[str, ...] = ()
 
@@ -75,23 +77,44 @@ def initial_port(
     name: str | None = None,
     protocol: str = "tcp",
     env: Mapping[str, str] | None = None,
+    command: Sequence[str] = (),
+    cwd: str | None = None,
 ) -> Choice:
-    """The port asked for: ``port``, the registry's port for ``name``, ``$PORT``, or a free one."""
+    """The port asked for: ``port``, the registry's port for ``name``, the port ``command`` names
+    (relaunch.port_of: ``python3 -m http.server 8000``; a script from ``cwd``'s package.json),
+    ``$PORT``, or a free one. When ``port`` or ``name`` overrides a port the command names, a
+    note says so (the command's port argument is then rewritten: :func:`with_port`)."""
     if port is not None and name is not None:
         raise UsageError("give --port or --name, not both")
+    written: int | None = None
+    if command:
+        from .relaunch import port_of
+
+        written = port_of(command, cwd)
     if port is not None:
-        return Choice(parse_port(port), protocol, "port")
+        chosen = Choice(parse_port(port), protocol, "port")
+        return _overrides(chosen, written, f"--port {chosen.port}")
     from ._pick import pick
 
     if name is not None:
         p = pick(name=name, protocol=protocol)
-        return Choice(p.port, protocol, "name", notes=p.notes)
+        chosen = Choice(p.port, protocol, "name", notes=p.notes)
+        return _overrides(chosen, written, f"the registry's port for {name}, {p.port}")
+    if written is not None:
+        return Choice(written, protocol, "command")
     env = os.environ if env is None else env
     text = env.get("PORT", "").strip()
     if text:
         return Choice(parse_port(text, what="$PORT"), protocol, "env")
     p = pick(protocol=protocol)
     return Choice(p.port, protocol, "picked", notes=p.notes)
+
+
+def _overrides(choice: Choice, written: int | None, what: str) -> Choice:
+    if written is None or written == choice.port:
+        return choice
+    note = f"the command names port {written}; using {what} instead"
+    return choice.replace(notes=(*choice.notes, note))
 
 
 def settle(
@@ -176,17 +199,21 @@ def with_port(
 ) -> tuple[list[str], dict[str, str], str]:
     """The command to run on ``port``: (argv, variables to add, what was done, in one line).
 
-    ``{port}`` in the arguments is the user's own choice and is only replaced. Otherwise the
-    server is looked up in the relaunch table (relaunch.py) and its own flag is set (``vite``
-    -> ``vite --port N --strictPort``; ``npm run dev`` -> ``npm run dev -- --port N``). An
-    unknown command only gets ``PORT``, and the message says it may not read it.
+    ``{port}`` in the arguments is the user's own choice and is only replaced. A command that
+    already names ``port`` (relaunch.port_of) runs as it is. Otherwise the server is looked up
+    in the relaunch table (relaunch.py) and its own flag is set (``vite`` -> ``vite --port N
+    --strictPort``; ``npm run dev`` -> ``npm run dev -- --port N``; a port the command names is
+    replaced). An unknown command only gets ``PORT``, and the message says it may not read it.
     """
     from .quoting import join
 
     if any("{port}" in a for a in argv):
         final = command_line(argv, port)
         return final, {}, f"port {port}: {join(final)}"
-    from .relaunch import for_command
+    from .relaunch import for_command, port_of
+
+    if port_of(argv, cwd) == port:
+        return list(argv), {}, f"port {port}: {join(argv)}"
 
     launch = for_command(argv, cwd)
     if launch is None:

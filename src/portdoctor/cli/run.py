@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "(vite, next, flask, django, uvicorn, gunicorn, npm run SCRIPT...), its own port flag "
             "set (vite --port N --strictPort). Signals are passed on to CMD; its "
             "exit status is returned. When CMD fails with a bind error, the port it names is "
-            "diagnosed. The port: --port, --name (the registry), $PORT, else a free one (pick)."
+            "diagnosed. The port: --port, --name (the registry), the port a known server's CMD "
+            "already names (http.server 8000, vite --port 5173), $PORT, else a free one (pick)."
         ),
         epilog="example: portdoctor run --port 3000 --on-busy next -- python -m http.server {port}",
     )
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             "no command to run: give it after '--', e.g. portdoctor run --port 3000 -- npm start"
         )
     protocol = "udp" if args.udp else "tcp"
-    choice = runner.initial_port(port=args.port, name=args.name, protocol=protocol)
+    choice = runner.initial_port(port=args.port, name=args.name, protocol=protocol, command=argv)
     ask = _ask if runner.interactive() else None
     try:
         choice = runner.settle(
