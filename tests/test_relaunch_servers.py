@@ -414,3 +414,34 @@ def test_run_on_busy_next_moves_vite_with_its_own_flag(vite_project: Path) -> No
             assert (
                 f"port {new} through vite's own flag: npx vite --port {new} --strictPort" in second.output()
             )
+
+
+# The cases whose command names the port (npm run dev -- --port N, flask ... --port N...).
+NAMED = [case for case, (_f, template, *_rest) in CASES.items() if "{port}" in " ".join(template)]
+
+
+@pytest.mark.parametrize("case", NAMED)
+def test_portdoctor_run_keeps_the_port_the_command_names(case: str, request: pytest.FixtureRequest) -> None:
+    """No --port, no $PORT: the port written in the command is the one (it was rewritten away)."""
+    fixture, template, _expected, marker, _run = CASES[case]
+    project: Path = request.getfixturevalue(fixture)
+    port = free_port()
+    cli = [sys.executable, "-m", "portdoctor", "run", "--", *_argv(template, port)]
+    with start(cli, project) as s:
+        assert serving(s, marker) == port
+        assert "portdoctor:" not in s.output()  # it was free, the command ran as written
+
+
+def test_run_on_busy_next_moves_the_port_an_npm_script_call_names(vite_project: Path) -> None:
+    """npm run dev -- --port N with N busy: the new port replaces N (not a second '--port' after
+    a second '--', which Vite ignored, serving on N)."""
+    port = free_port()
+    with start(["npx", "vite", "--port", str(port)], vite_project) as first:
+        assert serving(first, "shop-web home") == port
+        cli = [sys.executable, "-m", "portdoctor", "run", "--on-busy", "next", "--",
+               "npm", "run", "dev", "--", "--port", str(port)]  # fmt: skip
+        with start(cli, vite_project) as second:
+            new = serving(second, "shop-web home", exclude=port)
+            out = second.output()
+            assert f"port {port}/tcp is busy: " in out and f"Using {new} instead." in out, out
+            assert f"port {new} through vite's own flag: npm run dev -- --port {new} --strictPort" in out
