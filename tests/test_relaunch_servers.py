@@ -443,5 +443,5 @@ def test_run_on_busy_next_moves_the_port_an_npm_script_call_names(vite_project: 
         with start(cli, vite_project) as second:
             new = serving(second, "shop-web home", exclude=port)
             out = second.output()
-            assert f"port {port}/tcp is busy: " in out and f"Using {new} instead." in out, out
+            assert f"port {port}/tcp is busy: " in out and f"Using {new} instead" in out, out
             assert f"port {new} through vite's own flag: npm run dev -- --port {new} --strictPort" in out
