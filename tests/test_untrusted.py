@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -229,6 +231,71 @@ def test_run_command_reports_missing_and_slow_programs(tmp_path: Path) -> None:
         script = "require('net').connect('/nonexistent/rpc.sock')"
         crashed = run_command([node, "-e", script], timeout=30)
         assert crashed.reason() == "exit 1: Error: connect ENOENT /nonexistent/rpc.sock", crashed.stderr
+
+
+def test_run_command_stops_reading_a_flood_and_kills_its_session() -> None:
+    # A client that answers with endless output (a hostile daemon it relays) is cut at the cap,
+    # as another user when it runs as one: memory stays bounded and the session is killed.
+    import resource
+
+    from portdoctor.command import OUTPUT_CAP
+
+    who = account(account_uid(other_user()))
+    assert who is not None
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.monotonic()
+    flood = run_command(["/bin/sh", "-c", "yes flood & yes flood >&2; wait"], timeout=60, user=who)
+    assert time.monotonic() - t0 < 30, "the flood was read until the timeout"
+    assert flood.returncode is None and not flood.timed_out
+    assert flood.reason() == f"more than {OUTPUT_CAP >> 20} MiB of output"
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 64 * 1024, grown_kib
+    time.sleep(0.2)
+    ps = subprocess.run(["ps", "-o", "stat=,comm=", "-u", str(who.uid)], capture_output=True, text=True)
+    alive = [line for line in ps.stdout.splitlines() if line.split()[1:] == ["yes"] and line[0] != "Z"]
+    assert alive == [], "the flood's session outlived it"  # (a zombie waits for pid 1 to reap it)
+
+
+def _daemon_script(pid_file: Path, before_answer: str = "") -> str:
+    """A command that starts a child in a session of its own, which keeps stdout open, then
+    answers (after ``before_answer``)."""
+    return (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        f"    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)\n"
+        f"{before_answer}print('answer', flush=True)\n"
+    )
+
+
+def _kill_daemon(pid_file: Path) -> None:
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+def test_run_command_does_not_wait_for_a_descendant_that_keeps_its_output(tmp_path: Path) -> None:
+    # The command exits; a child it started in a session of its own keeps the pipe open (a
+    # daemon that did not close its stdout). The answer is complete: no wait for that child.
+    first, second = tmp_path / "first.pid", tmp_path / "second.pid"
+    t0 = time.monotonic()
+    try:
+        out = run_command([sys.executable, "-c", _daemon_script(first)], timeout=20)
+        took = time.monotonic() - t0
+    finally:
+        _kill_daemon(first)
+    assert out.ok and out.stdout == "answer\n", out.reason()
+    assert took < 10, f"it waited {took:.1f}s for the descendant"
+    try:  # a command that itself does not answer still times out, also with such a child
+        slow = run_command([sys.executable, "-c", _daemon_script(second, "time.sleep(30); ")], timeout=1)
+    finally:
+        _kill_daemon(second)
+    assert slow.timed_out
 
 
 # --- hostile input on the command line ------------------------------------------------------

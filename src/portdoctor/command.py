@@ -159,13 +159,79 @@ def run_command(
         return CommandResult(None, error=f"{argv[0]} not found")
     except (OSError, ValueError) as exc:
         return CommandResult(None, error=str(exc))
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    stdout, stderr, cut = _collect(proc, timeout)
+    if cut is not None:
         _kill_group(proc)
+        if cut == _FLOOD:
+            return CommandResult(None, error=f"more than {OUTPUT_CAP >> 20} MiB of output")
         return CommandResult(None, error=f"no answer within {timeout:g}s", timed_out=True)
     text = decode or _utf8
     return CommandResult(proc.returncode, text(stdout), text(stderr))
+
+
+# A manager client's answer (a process list, a pid) is a few KiB: more is a flood, never read.
+OUTPUT_CAP = 4 << 20  # bytes, each of stdout and stderr
+# Once the command has exited, how long its output may stay open (a descendant that left its
+# session and kept the pipe: its output is not waited for).
+_DRAIN = 0.5
+_TIMEOUT, _FLOOD = "timeout", "flood"
+
+
+def _collect(proc: Any, timeout: float) -> tuple[bytes, bytes, str | None]:
+    """Read ``proc``'s stdout and stderr, each up to :data:`OUTPUT_CAP`, for ``timeout`` seconds
+    at most: (stdout, stderr, None when it ended, else why it was cut: _TIMEOUT or _FLOOD).
+
+    A reader thread per pipe (portable, unlike select on Windows pipes); a reader still blocked
+    when the command is over (a descendant outside its session holds the pipe) is left behind,
+    never waited for.
+    """
+    import subprocess
+    import threading
+    import time
+
+    bufs = (bytearray(), bytearray())
+    flooded = threading.Event()
+
+    def pump(stream: Any, buf: bytearray) -> None:
+        try:
+            while True:
+                chunk = stream.read1(1 << 16)
+                if not chunk:
+                    return
+                room = OUTPUT_CAP - len(buf)
+                buf += chunk[:room]
+                if len(chunk) > room:
+                    flooded.set()
+                    return
+        except (OSError, ValueError):
+            return
+
+    readers = [
+        threading.Thread(target=pump, args=(stream, buf), daemon=True)
+        for stream, buf in zip((proc.stdout, proc.stderr), bufs)
+    ]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    exited_at: float | None = None
+    while any(r.is_alive() for r in readers):
+        if flooded.is_set():
+            return bytes(bufs[0]), bytes(bufs[1]), _FLOOD
+        now = time.monotonic()
+        if now >= deadline:
+            return bytes(bufs[0]), bytes(bufs[1]), _TIMEOUT
+        if exited_at is None and proc.poll() is not None:
+            exited_at = now
+        if exited_at is not None and now - exited_at > _DRAIN:
+            break  # it is over; what still holds its output is not it
+        next(r for r in readers if r.is_alive()).join(min(deadline - now, 0.05))
+    if flooded.is_set():
+        return bytes(bufs[0]), bytes(bufs[1]), _FLOOD
+    try:
+        proc.wait(max(deadline - time.monotonic(), 0.0))
+    except subprocess.TimeoutExpired:  # its output is closed, but it did not end
+        return bytes(bufs[0]), bytes(bufs[1]), _TIMEOUT
+    return bytes(bufs[0]), bytes(bufs[1]), None
 
 
 def _utf8(data: bytes) -> str:
@@ -183,7 +249,10 @@ def _kill_group(proc: Any) -> None:
             proc.kill()
     except OSError:
         pass
-    proc.communicate()
+    try:
+        proc.wait(5)  # reaped; its pipes are not read again (a descendant may still hold them)
+    except Exception:  # pragma: no cover - SIGKILL not delivered within 5 s (D state)
+        pass
 
 
 __all__ = ["CommandResult", "account", "find_program", "run_command"]
