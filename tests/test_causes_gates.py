@@ -41,7 +41,8 @@ def holder(**kw: object) -> Holder:
 
 def open_gates(h: Holder) -> set[str]:
     ctx = ctx_with(h)
-    return {name for name, gate in GATES.items() if gate(ctx)}
+    # (mismatch's gate makes a real bind of port 3000: tested with real sockets below)
+    return {name for name, gate in GATES.items() if name != "mismatch" and gate(ctx)}
 
 
 HOLDER_GATES = {"reloader", "ide", "application", "duplicate", "orphan", "devserver"}
@@ -93,3 +94,36 @@ def test_platform_gates_follow_the_platform() -> None:
     opened = open_gates(holder(cgroup="/"))
     assert ("windows" in opened) == (sys.platform == "win32")
     assert ("macos" in opened) == (sys.platform == "darwin")
+
+
+def test_mismatch_gate_opens_only_where_the_detector_can_speak() -> None:
+    """Closed for a plain 'why PORT' of a port a listener blocks (the detector says nothing
+    there); open for a described bind and for a bind that works beside the listener."""
+    import socket
+
+    from portdoctor._find import find
+
+    gate = GATES["mismatch"]
+    with socket.socket() as wild:
+        wild.bind(("0.0.0.0", 0))
+        wild.listen()
+        port = wild.getsockname()[1]
+        finding = find(port)
+        assert not gate(Context(port=port, protocol="tcp", finding=finding))
+        assert gate(Context(port=port, protocol="tcp", finding=finding, host="127.0.0.1"))
+    with socket.socket(socket.AF_INET6) as v6only:
+        # An IPv6-only listener: the plain (IPv4 wildcard) bind works beside it; the detector
+        # notes that a dual-stack bind would not.
+        v6only.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        v6only.bind(("::", 0))
+        v6only.listen()
+        port = v6only.getsockname()[1]
+        ctx = Context(port=port, protocol="tcp", finding=find(port))
+        assert gate(ctx)
+        from portdoctor.causes import mismatch
+
+        assert mismatch.detect(ctx) is None and any("IPv6-only" in n for n in ctx.notes)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    assert not gate(Context(port=port, protocol="tcp", finding=find(port)))  # nothing listens

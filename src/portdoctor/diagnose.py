@@ -99,7 +99,7 @@ def _other_protocol(port: int, protocol: str) -> str | None:
     from .platforms import current as platform
 
     try:
-        found = [s for s in platform.sockets(port, (protocol,), listening_only=True) if not s.foreign_netns]
+        found = platform.sockets(port, (protocol,), listening_only=True, all_netns=False)
     except Exception:  # the hint is a courtesy: never fail the diagnosis for it
         return None
     if not found:

@@ -66,8 +66,9 @@ class RecordType(type):
         for base in reversed(bases):
             inherited += [f for f in getattr(base, "_record_fields", ()) if f not in inherited]
             defaults.update(getattr(base, "_record_defaults", {}))
-        own = [f for f in _fields_of(namespace) if f not in inherited]
-        for f in _fields_of(namespace):
+        declared = _fields_of(namespace)
+        own = [f for f in declared if f not in inherited]
+        for f in declared:
             value = namespace.pop(f, _MISSING)
             if value is not _MISSING:
                 defaults[f] = value

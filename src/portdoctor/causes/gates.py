@@ -79,12 +79,27 @@ def _systemd(ctx: Context) -> bool:
     return False
 
 
+def _mismatch(ctx: Context) -> bool:
+    """The bind was described (--host, --ipv6), a listener is in another network namespace, or
+    the user's bind works beside the listeners: mismatch.detect returns None in every other case.
+    (The bind probe is the one the detector would make, cached in the context.)"""
+    if ctx.host is not None or ctx.ipv6:
+        return True
+    if any(s.listening and s.foreign_netns for s in ctx.finding.sockets):
+        return True
+    if not ctx.listeners:
+        return False
+    probe = ctx.bind_probe()
+    return probe is not None and probe.ok
+
+
 def _held(ctx: Context) -> bool:
     """A process holds the listening socket: the detectors that look only at holders need one."""
     return bool(ctx.holders)
 
 
 GATES: dict[str, Callable[[Context], bool]] = {
+    "mismatch": _mismatch,
     "windows": _windows,
     "macos": _macos,
     "docker": docker_evidence,
