@@ -123,6 +123,15 @@ def test_the_port_expression_stays_live_in_double_quotes() -> None:
         ("npm", ["npm", "run", "dev"], "vite --port 3000", "npx vite --port 5000 --strictPort"),
         ("pnpm", ["pnpm", "dev"], "vite --port 3000", "pnpm exec vite --port 5000 --strictPort"),
         ("npm", ["npm", "run", "dev"], "nodemon server.js", "PORT=5000 npm run dev"),
+        # ... a program that is not an npm package is run as it is, not through npx
+        ("npm", ["npm", "run", "serve"], "python3 -m http.server 8000", "python3 -m http.server 5000"),
+        ("yarn", ["yarn", "api"], "uvicorn app:app --port 8000", "uvicorn app:app --port 5000"),
+        (
+            "npm",
+            ["npm", "run", "dev"],
+            "./node_modules/.bin/vite --port 3000",
+            "./node_modules/.bin/vite --port 5000 --strictPort",
+        ),
     ],
 )
 def test_package_manager_scripts_pass_the_flag_their_way(

@@ -643,8 +643,21 @@ def through_script(
     if edited[: len(argv)] == argv:
         extra = edited[len(argv) :]
         return Launch(inner.server, (*call, *sep, *extra), (), inner.how)
-    # The script sets the port itself: run its command through the package manager's runner.
-    return Launch(inner.server, (*_EXEC[pm], *edited), (), inner.how)
+    # The script sets the port itself: run its command instead, a node package's program through
+    # the package manager's runner (npx vite: the project's own vite), any other as it is
+    # (python3 -m http.server N, flask run --port N: npx would look for an npm package).
+    if inner.server in _NODE_SERVERS and "/" not in edited[0] and not is_interpreter(edited[0]):
+        return Launch(inner.server, (*_EXEC[pm], *edited), (), inner.how)
+    return Launch(inner.server, tuple(edited), (), inner.how)
+
+
+# Servers whose program is an npm package (node_modules/.bin in the project).
+_NODE_SERVERS = frozenset(
+    (
+        "vite", "astro", "sveltekit", "next", "nuxt", "angular",
+        "webpack-dev-server", "create-react-app", "remix",
+    )
+)  # fmt: skip
 
 
 # --- from a holder, from a command -------------------------------------------------------------
