@@ -205,10 +205,16 @@ def test_pm2_daemon_that_never_answers(tmp_path: Path) -> None:
         assert r.returncode == 1 and data["freed"] is False, r.stdout + r.stderr
         assert [s["action"] for s in data["steps"]] == ["check"], data["steps"]
         assert data["steps"][0]["result"] == f"no answer within {ANSWER_TIMEOUT:g}s: nothing was stopped"
-        assert "did not answer" in data["summary"] and "Use --force to send SIGTERM" in data["summary"]
+        assert "did not answer" in data["summary"], data["summary"]
+        step = data["summary"].split("To send SIGTERM to the holder instead, run: ", 1)[1]
+        assert step.endswith(f" free {port} --force"), step
         assert alive(app) and listening(port)
 
-        r = cli("free", str(port), "--force", "--json", env=env, timeout=ANSWER_TIMEOUT + 30)
+        # the step, as copied (with --json to read what it did)
+        r = subprocess.run(
+            ["bash", "-c", step + " --json"],
+            capture_output=True, text=True, env=env, timeout=ANSWER_TIMEOUT + 30,
+        )  # fmt: skip
         data = json.loads(r.stdout)
         assert r.returncode == 0 and data["freed"] is True, r.stdout + r.stderr
         said = data["steps"][0]["result"]

@@ -259,7 +259,11 @@ def _unanswered(plan: Plan, steps: list[Step]) -> FreeResult:
     manager = plan.manager or "the manager"
     reasons = "; ".join(plan.fallback_refused)
     if plan.fallback_refused == ("signalling the holder instead needs --force",):
-        then = f"Use --force to send {TERM} to the holder instead."
+        from .invocation import own_command
+
+        udp = ["--udp"] if plan.protocol == "udp" else []
+        forced = own_command("free", str(plan.port), *udp, "--force")
+        then = f"To send {TERM} to the holder instead, run: {forced}"
     else:
         then = f"Once it answers, run: {shell_join(plan.command)}"
     summary = (
