@@ -253,17 +253,21 @@ def _signal(
     return state
 
 
+def _forced(plan: Plan) -> str:
+    """``portdoctor free PORT --force`` for this plan, as it works when copied."""
+    from .invocation import own_command
+
+    udp = ["--udp"] if plan.protocol == "udp" else []
+    return own_command("free", str(plan.port), *udp, "--force")
+
+
 def _unanswered(plan: Plan, steps: list[Step]) -> FreeResult:
     """The manager did not answer and its holders may not be signalled instead: nothing was
     stopped; say why, and what to do."""
     manager = plan.manager or "the manager"
     reasons = "; ".join(plan.fallback_refused)
     if plan.fallback_refused == ("signalling the holder instead needs --force",):
-        from .invocation import own_command
-
-        udp = ["--udp"] if plan.protocol == "udp" else []
-        forced = own_command("free", str(plan.port), *udp, "--force")
-        then = f"To send {TERM} to the holder instead, run: {forced}"
+        then = f"To send {TERM} to the holder instead, run: {_forced(plan)}"
     else:
         then = f"Once it answers, run: {shell_join(plan.command)}"
     summary = (
@@ -410,7 +414,7 @@ def _verify(plan: Plan, state: str, steps: list[Step], settle: float, risk: str 
         steps.append(Step("verify", where, f"still held by {pids}", time.monotonic() - t0))
         summary = f"{plan.port}/{plan.protocol} is still held by {who}."
         if not plan.command:
-            summary += f" It ignored {TERM}; use --force to send {KILL}."
+            summary += f" It ignored {TERM}; to send {KILL}, run: {_forced(plan)}"
     return FreeResult(
         plan.port, plan.protocol, False, tuple(steps), plan.cause,
         respawned_by=respawned, holders_after=after, summary=summary,
