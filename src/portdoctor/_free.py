@@ -467,7 +467,7 @@ def _kept(
         if stubborn:
             parts.append(
                 ", ".join(t.label for t in stubborn)
-                + f" ignored {TERM} and still holds connections on it (--force sends {KILL})"
+                + f" ignored {TERM} and still holds connections on it (to send {KILL}: {_forced(plan)})"
             )
         if others or not stubborn:
             who = ", ".join(t.label for t in others) or "a process we cannot see"
