@@ -55,7 +55,7 @@ def _adapt_by_pattern(command: str, prefix: str, udp: bool) -> str:
             args += " --udp"
         return prefix + args
 
-    own = r"(?<![\w./-])portdoctor( (?:why|free|pick|check|wait)\b[^\"')|;&]*?)(?=[\"')|;&]|\Z)"
+    own = r"(?<![\w./-])(?<!-m )portdoctor( (?:why|free|pick|check|wait)\b[^\"')|;&]*?)(?=[\"')|;&]|\Z)"
     return re.sub(own, adapt, command)
 
 
@@ -71,12 +71,15 @@ def test_adapt_commands_rewrites_each_portdoctor_command_of_a_shell_line() -> No
     assert adapt_commands(line, "pd") == (
         "PORT=$(pd pick --near 5173) npm run dev; until pd check 80 -q; do sleep 1; done"
     )
+    named = "sudo /venv/bin/python -m portdoctor why 1"  # a sudo hint names it already: kept as it is
     for same in ("pip install portdoctor ", "/bin/portdoctor free 1", "xportdoctor why 1", "portdoctor whyx"):
+        assert adapt_commands(same, "pd") == same
+    for same in (named,):
         assert adapt_commands(same, "pd") == same
     samples = [line, "portdoctor why 1 --udp", "echo 'portdoctor free 2' & portdoctor wait 3|x"]
     rng = random.Random(16)
-    pieces = ["portdoctor ", "why", "free", "pick", "wait", "check", " ", "1", "--udp", "'", '"', ")", "|",
-              ";", "&", "/", ".", "-", "x", "é", "_", "$("]
+    pieces = ["portdoctor ", "-m ", "why", "free", "pick", "wait", "check", " ", "1", "--udp", "'", '"', ")",
+              "|", ";", "&", "/", ".", "-", "x", "é", "_", "$("]
     samples += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(4000)]
     for text in samples:
         for udp in (False, True):

@@ -134,7 +134,23 @@ def test_ui_without_textual_says_how_to_install_it() -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1
-    assert "needs Textual: pip install 'portdoctor[ui]'" in proc.stderr
+    step = proc.stderr.strip().split("install it where portdoctor runs: ", 1)[1]
+    assert step == f"{sys.executable} -m pip install 'textual>=8'", proc.stderr
+    # copied, it installs into this interpreter's environment (here, where it is: nothing to do)
+    done = subprocess.run(["bash", "-c", step + " --dry-run --no-index"], capture_output=True, text=True)
+    assert done.returncode == 0 and "already satisfied" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_install_step_follows_the_installer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portdoctor.errors import install_command
+
+    monkeypatch.setattr(sys, "prefix", "/home/me/.local/share/pipx/venvs/portdoctor")
+    assert install_command("textual>=8") == "pipx inject portdoctor 'textual>=8'"
+    monkeypatch.setattr(sys, "prefix", "/home/me/.local/share/uv/tools/portdoctor")
+    monkeypatch.setattr(sys, "executable", "/home/me/.local/share/uv/tools/portdoctor/bin/python")
+    assert install_command("textual>=8") == (
+        "uv pip install --python /home/me/.local/share/uv/tools/portdoctor/bin/python 'textual>=8'"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

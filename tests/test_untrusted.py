@@ -218,6 +218,23 @@ def test_run_command_as_another_user(tmp_path: Path) -> None:
     assert env == f"{who.home} {user}" and cwd == "/"
 
 
+def test_run_command_as_another_user_passes_none_of_our_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A program run as them (their manager's client) can be read by them (/proc/PID/environ,
+    # ptrace): what a root shell exported (a token) must not reach it; what it needs does.
+    monkeypatch.setenv("PORTDOCTOR_TEST_SECRET", "hunter2")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    who = account(account_uid(other_user()))
+    assert who is not None
+    out = run_command(["/usr/bin/env"], timeout=30, user=who, env={"PM2_HOME": "/tmp/x"})
+    assert out.ok, out.reason()
+    env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    assert "PORTDOCTOR_TEST_SECRET" not in env and "hunter2" not in out.stdout
+    assert env["HOME"] == who.home and env["USER"] == who.name and env["PATH"] == os.environ["PATH"]
+    assert env["LC_ALL"] == "C.UTF-8" and env["PM2_HOME"] == "/tmp/x"
+    mine = run_command(["/usr/bin/env"], timeout=30)  # as ourselves: our environment, as it is
+    assert "PORTDOCTOR_TEST_SECRET=hunter2" in mine.stdout
+
+
 def test_run_command_reports_missing_and_slow_programs(tmp_path: Path) -> None:
     assert run_command([str(tmp_path / "nope")], timeout=5).error is not None
     slow = run_command(["/bin/sleep", "5"], timeout=0.2)

@@ -116,6 +116,10 @@ def account(uid: int) -> Account | None:
     return Account(uid=uid, gid=pw.pw_gid, name=pw.pw_name, home=pw.pw_dir, groups=groups)
 
 
+# What a program run as another user gets of our environment (sudo's env_reset keeps these too).
+_KEPT_FOR_ANOTHER_USER = frozenset(("PATH", "LANG", "LANGUAGE", "TZ", "TERM", "COLORTERM", "NO_COLOR"))
+
+
 def run_command(
     argv: Sequence[str],
     *,
@@ -127,7 +131,9 @@ def run_command(
     """Run ``argv`` (its program already found by :func:`find_program`) with a timeout.
 
     ``env`` is added to portdoctor's own environment. ``user``: run as that account (needs root):
-    its uid, gid and groups are set in the child, and HOME, USER and LOGNAME are theirs.
+    its uid, gid and groups are set in the child, and its environment is reset as sudo's
+    env_reset does: PATH, the locale and TERM are kept, HOME, USER and LOGNAME are theirs, and
+    nothing else of ours (tokens a root shell exported) reaches a program they can inspect.
     ``decode`` turns its output into text (default: UTF-8, undecodable bytes replaced).
     """
     import subprocess
@@ -135,8 +141,8 @@ def run_command(
     full = dict(os.environ)
     uid = gid = groups = None
     if user is not None and hasattr(os, "geteuid") and user.uid != os.geteuid():
+        full = {k: v for k, v in full.items() if k in _KEPT_FOR_ANOTHER_USER or k.startswith("LC_")}
         full.update(HOME=user.home, USER=user.name, LOGNAME=user.name)
-        full.pop("XDG_RUNTIME_DIR", None)
         uid, gid, groups = user.uid, user.gid, list(user.groups)
     full.update(env or {})
     try:
@@ -220,7 +226,7 @@ def _collect(proc: Any, timeout: float) -> tuple[bytes, bytes, str | None]:
         now = time.monotonic()
         if now >= deadline:
             return bytes(bufs[0]), bytes(bufs[1]), _TIMEOUT
-        if exited_at is None and proc.poll() is not None:
+        if exited_at is None and _exited(proc):
             exited_at = now
         if exited_at is not None and now - exited_at > _DRAIN:
             break  # it is over; what still holds its output is not it
@@ -234,14 +240,31 @@ def _collect(proc: Any, timeout: float) -> tuple[bytes, bytes, str | None]:
     return bytes(bufs[0]), bytes(bufs[1]), None
 
 
+def _exited(proc: Any) -> bool:
+    """True once ``proc`` has exited, without reaping it where the system allows (waitid with
+    WNOWAIT): an unreaped leader keeps its pid, so its session can still be killed safely."""
+    if hasattr(os, "waitid") and proc.returncode is None:
+        try:
+            return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+        except ChildProcessError:
+            return True
+    return proc.poll() is not None
+
+
 def _utf8(data: bytes) -> str:
     return data.decode("utf-8", "replace")
 
 
 def _kill_group(proc: Any) -> None:
-    """SIGKILL a timed-out command and everything in its session, then reap it."""
+    """SIGKILL a timed-out command and everything in its session, then reap it.
+
+    The session's id is the leader's pid: it is signalled only while the leader is not reaped,
+    so the number cannot belong to another process by then.
+    """
     import signal
 
+    if proc.returncode is not None:
+        return  # reaped: its pid, and so the group's id, may belong to another process now
     try:
         if os.name != "nt":
             os.killpg(proc.pid, signal.SIGKILL)

@@ -70,12 +70,28 @@ class MissingDependency(PortdoctorError, ImportError):
 
     exit_status = ExitStatus.USAGE
 
-    def __init__(self, package: str, needed_by: str) -> None:
+    def __init__(self, package: str, needed_by: str, requirement: str | None = None) -> None:
         super().__init__(
-            f"{needed_by} needs the Python package {package!r}, which is not installed"
-            f" (python3 -m pip install {package}, or install portdoctor with pip/pipx)"
+            f"{needed_by} needs the Python package {package!r}, which is not installed here;"
+            f" install it where portdoctor runs: {install_command(requirement or package)}"
         )
         self.package = package
+
+
+def install_command(requirement: str) -> str:
+    """The command that installs ``requirement`` into the environment this portdoctor runs in:
+    ``pipx inject`` for a pipx install, ``uv pip`` for a uv tool, else this interpreter's pip."""
+    import os
+    import sys
+
+    from .quoting import quote
+
+    parts = os.path.normpath(sys.prefix).split(os.sep)
+    if "pipx" in parts and "venvs" in parts:
+        return f"pipx inject portdoctor {quote(requirement)}"
+    if "uv" in parts and "tools" in parts:
+        return f"uv pip install --python {quote(sys.executable)} {quote(requirement)}"
+    return f"{quote(sys.executable)} -m pip install {quote(requirement)}"
 
 
 class RegistryError(PortdoctorError):

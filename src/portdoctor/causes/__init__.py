@@ -211,7 +211,9 @@ def adapt_commands(line: str, prefix: str, *, udp: bool = False) -> str:
         while word_end < len(line) and _word_char(line[word_end]):
             word_end += 1
         before = line[at - 1] if at else " "
-        if line[args_at + 1 : word_end] not in _SUBCOMMANDS or _word_char(before) or before in "./-":
+        named = line[max(at - 3, 0) : at] == "-m "  # python -m portdoctor: named already (sudo hints)
+        part_of_a_word = _word_char(before) or before in "./-"
+        if line[args_at + 1 : word_end] not in _SUBCOMMANDS or part_of_a_word or named:
             at = line.find("portdoctor ", at + 1)
             continue
         end = word_end

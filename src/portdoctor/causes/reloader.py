@@ -91,7 +91,7 @@ def _wrapper(parents: Sequence[ProcessRef]) -> str | None:
     for p in parents[:4]:
         prog, _opts, rest = program(p.cmdline or (p.name,))
         if prog in ("npm", "npm-cli.js", "yarn", "yarn.js", "pnpm", "pnpm.cjs", "bun") and rest:
-            return " ".join([prog.split(".")[0], *rest[:3]])
+            return shell_join([prog.split(".")[0], *rest[:3]])  # a step to run: quoted
     return None
 
 

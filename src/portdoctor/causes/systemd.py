@@ -14,6 +14,7 @@ import re
 
 from ..model import Action, Cause, Holder, Stop
 from ..platforms.linux import cgroup_paths
+from ..quoting import join as shell_join
 from .actions import pick_action
 
 TYPE_CHECKING = False
@@ -213,7 +214,7 @@ def _cause(
         actions.append(
             Action(
                 description=f"Stop the {scope}" + (" and its socket" if socket_unit else ""),
-                command=sudo + " ".join(stop_argv),
+                command=sudo + shell_join(stop_argv),
                 safe=safe,
                 kind="systemctl-stop",
                 targets=tuple(h.pid for h in ctx.holders),

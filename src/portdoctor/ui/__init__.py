@@ -1,14 +1,14 @@
 """``portdoctor ui`` (and ``portdoctor ls -i``): the interactive, live view of every listening port.
 
-Textual is an optional dependency (``pip install 'portdoctor[ui]'``), imported only here, so the
-start-up of every other command does not change.
+Textual is an optional dependency (the ``ui`` extra, or ``textual>=8`` beside portdoctor),
+imported only here, so the start-up of every other command does not change.
 """
 
 from __future__ import annotations
 
 import sys
 
-from ..errors import UsageError
+from ..errors import MissingDependency, UsageError
 
 
 def run(*, udp: bool = False, mine: bool = False) -> int:
@@ -17,9 +17,7 @@ def run(*, udp: bool = False, mine: bool = False) -> int:
         from .app import PortsApp
     except ImportError as exc:
         if exc.name is not None and exc.name.split(".")[0] in ("textual", "rich"):
-            raise UsageError(
-                "portdoctor ui needs Textual: pip install 'portdoctor[ui]' (or pip install textual)"
-            ) from None
+            raise MissingDependency("textual", "portdoctor ui", "textual>=8") from None
         raise
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("portdoctor ui needs a terminal (for a list to read or parse: portdoctor ls --json)")
