@@ -220,7 +220,10 @@ def _collect(proc: Any, timeout: float) -> tuple[bytes, bytes, str | None]:
         reader.start()
     deadline = time.monotonic() + timeout
     exited_at: float | None = None
-    while any(r.is_alive() for r in readers):
+    while True:
+        alive = [r for r in readers if r.is_alive()]
+        if not alive:
+            break
         if flooded.is_set():
             return bytes(bufs[0]), bytes(bufs[1]), _FLOOD
         now = time.monotonic()
@@ -230,7 +233,7 @@ def _collect(proc: Any, timeout: float) -> tuple[bytes, bytes, str | None]:
             exited_at = now
         if exited_at is not None and now - exited_at > _DRAIN:
             break  # it is over; what still holds its output is not it
-        next(r for r in readers if r.is_alive()).join(min(deadline - now, 0.05))
+        alive[0].join(min(deadline - now, 0.05))  # (it may end meanwhile: join returns at once)
     if flooded.is_set():
         return bytes(bufs[0]), bytes(bufs[1]), _FLOOD
     try:
