@@ -69,8 +69,11 @@ def test_a_listener_named_nginx_is_protected(fake_nginx: tuple[subprocess.Popen[
     d = why(srv.port)
     assert d.cause is not None and d.cause.kind == "application", d.cause
     assert d.cause.details["protected"] is True
-    assert d.cause.details["service"] == "nginx"
-    assert "nginx" in d.cause.summary
+    # Its name says nginx, its program (/proc/PID/exe) is Python: not the nginx service.
+    assert d.cause.details["service"] is None and d.cause.details["named_like"] == "nginx"
+    assert "a process named nginx" in d.cause.summary
+    assert "nothing proves it is the nginx service" in d.cause.summary
+    assert not any("nginx -s" in (a.command or "") or a.kind == "systemctl-stop" for a in d.actions)
     assert d.actions[0].kind == "pick" and d.actions[0].command == f"portdoctor pick --near {srv.port}"
     stops = [a for a in d.actions if a.kind != "pick"]
     assert stops and all(not a.safe for a in stops)
@@ -109,8 +112,16 @@ def test_a_real_redis_server_is_protected(tmp_path: object) -> None:
         wait_listening(port, what="redis-server")
         d = why(port)
         assert d.cause is not None and d.cause.kind == "application", d.cause
-        assert d.cause.details["service"] == "redis-server"
+        assert d.cause.details["service"] == "redis-server" and d.cause.details["named_like"] is None
         assert "Redis" in d.cause.summary
+        # Root's own real redis-server (its program /usr/bin/redis-server's real file): the step
+        # that stops the service is offered, and works as copied (no systemd here: its native one).
+        stops = [a for a in d.actions if "Redis" in a.description]
+        assert len(stops) == 1 and stops[0].command, d.actions
+        if not os.path.isdir("/run/systemd/system"):
+            assert stops[0].command == f"redis-cli -p {port} shutdown", stops
+            subprocess.run(["bash", "-c", stops[0].command], check=True, timeout=30, capture_output=True)
+            assert proc.wait(timeout=30) == 0
     finally:
         proc.terminate()
         proc.wait(timeout=30)
