@@ -49,6 +49,7 @@ from infra import (
     wait_until,
 )
 from portdoctor._free import ANSWER_TIMEOUT, COMMAND_TIMEOUT
+from portdoctor.stopplan import FOREIGN_STOP_TIMEOUT
 from servers import python_for, setpriv
 
 TYPE_CHECKING = False
@@ -442,11 +443,17 @@ def said(r: subprocess.CompletedProcess[str]) -> str:
     return f"exit {r.returncode}\nstdout:\n{r.stdout}\nstderr:\n{r.stderr}"
 
 
-def why_cause(port: int, **kw: object) -> dict[str, object]:
+def why_data(port: int, **kw: object) -> dict[str, object]:
+    """Root's `why PORT --json`."""
     r = portdoctor("why", str(port), "--json", **kw)  # type: ignore[arg-type]
     assert r.returncode in (0, 1), said(r)
     data = json.loads(r.stdout)
-    cause = data.get("cause") or {}
+    assert isinstance(data, dict)
+    return data
+
+
+def why_cause(port: int, **kw: object) -> dict[str, object]:
+    cause = why_data(port, **kw).get("cause") or {}
     assert isinstance(cause, dict)
     return cause
 
@@ -808,8 +815,11 @@ def test_process_claiming_to_be_an_app_of_roots_pm2(attacker: Attacker, pm2: PM2
 # 5. another user's real PM2: refused without --force, run as that user with it
 
 
-@pytest.mark.pm2
-def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker) -> None:
+def _their_pm2(
+    attacker: Attacker, name: str, autorestart: bool = True
+) -> tuple[Path, int, int, dict[str, str]]:
+    """The user's real PM2 (their PM2_HOME, run as them) with app NAME listening on a free port:
+    (PM2_HOME, port, God Daemon pid, the environment their `pm2` runs with)."""
     pm2 = find_tool("pm2")
     assert pm2 is not None, "pm2 not found (npm install -g pm2)"
     home = attacker.mkdir(".pm2")
@@ -822,10 +832,10 @@ def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker)
             {
                 "apps": [
                     {
-                        "name": "theirs",
+                        "name": name,
                         "script": str(app),
                         "env": {"PORT": str(port)},
-                        "autorestart": True,
+                        "autorestart": autorestart,
                         "cwd": str(attacker.dir),
                     }
                 ]
@@ -838,6 +848,14 @@ def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker)
     wait_listening(port, what=f"{attacker.name}'s PM2 app")
     god = int((home / "pm2.pid").read_text())
     assert os.stat(f"/proc/{god}").st_uid == attacker.uid
+    return home, port, god, pm2_env
+
+
+@pytest.mark.pm2
+def test_another_users_real_pm2_needs_force_and_runs_as_them(attacker: Attacker) -> None:
+    pm2 = find_tool("pm2")
+    assert pm2 is not None, "pm2 not found (npm install -g pm2)"
+    home, port, god, pm2_env = _their_pm2(attacker, "theirs")
     assert attacker.root_files() == []
 
     r = portdoctor("why", str(port), "--json")
@@ -894,3 +912,144 @@ def test_force_against_a_silent_pm2_daemon_of_another_user(attacker: Attacker, r
     assert not alive(holder) and alive(daemon) and not listening(port)
     assert data["respawn_watch"] and "pm2" in data["respawn_watch"]["reason"], data
     attacker.assert_untouched()
+
+
+# The user's watcher: SIGSTOPs every process of theirs whose argv has "stop" and APP (the `pm2
+# stop APP` root's portdoctor runs as them after `pm2 pid APP` answered), and logs its pid.
+STOPPER = r"""
+import os, signal, sys, time
+app, log = sys.argv[1].encode(), sys.argv[2]
+me, seen = os.getuid(), set()
+print("ready", flush=True)
+parent = os.getppid()
+while os.getppid() == parent:
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or entry in seen:
+            continue
+        try:
+            if os.stat("/proc/" + entry).st_uid != me:
+                continue
+            with open("/proc/" + entry + "/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"stop" in argv and app in argv:
+            os.kill(int(entry), signal.SIGSTOP)
+            seen.add(entry)
+            with open(log, "a") as f:
+                f.write(entry + "\n")
+    time.sleep(0.003)
+"""
+
+
+@pytest.mark.pm2
+def test_force_against_a_pm2_stop_the_other_user_stalls(attacker: Attacker) -> None:
+    """Their real PM2 answers `pm2 pid web`, then their watcher SIGSTOPs `pm2 stop web` (run as
+    them). The stop gets FOREIGN_STOP_TIMEOUT, not COMMAND_TIMEOUT (60 s); then, under --force,
+    the app is signalled instead, never their daemon, with one step saying so."""
+    home, port, god, _ = _their_pm2(attacker, "web", autorestart=False)
+    app = [p for p in holders(port) if p != god]
+    assert app, f"the app's pid (holders {holders(port)}, daemon {god})"
+    log = attacker.path("stopped.log")
+    script = attacker.write("stopper.py", STOPPER)
+    watcher = subprocess.Popen(
+        [*setpriv(attacker.name), attacker.python, str(script), "web", str(log)],
+        env=attacker.env(), cwd=str(attacker.dir), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    attacker.procs.append(watcher)
+    assert watcher.stdout is not None and watcher.stdout.readline() == b"ready\n"
+
+    r = portdoctor("free", str(port), "--force", "--dry-run")
+    assert r.returncode == 0, said(r)
+    assert f"must finish within {FOREIGN_STOP_TIMEOUT:g}s (else SIGTERM to the holder)" in r.stdout, said(r)
+
+    # PD_TIMEOUT (30 s) is far below COMMAND_TIMEOUT (60 s), the bound before: a hang fails here.
+    r = portdoctor("free", str(port), "--force", "--timeout", "1", "--json", memory=None)
+    assert r.returncode == 0, said(r)
+    data = json.loads(r.stdout)
+    assert data["freed"] is True, said(r)
+    actions = [s["action"] for s in data["steps"]]
+    assert actions[:2] == ["check", "run"], data["steps"]
+    check, run = data["steps"][:2]
+    assert check["result"].endswith(": the holder"), check  # the check was answered
+    assert run["target"].endswith(f"pm2 stop web (as {attacker.name})"), run
+    assert run["result"] == f"no answer within {FOREIGN_STOP_TIMEOUT:g}s: SIGTERM to the holder instead", run
+    assert FOREIGN_STOP_TIMEOUT <= run["seconds"] < COMMAND_TIMEOUT / 2, run
+    stopped = [int(p) for p in log.read_text().split()]  # the watcher did stall the stop
+    assert stopped, "the watcher stopped nothing: the test checked nothing"
+    signalled = [s["pid"] for s in data["steps"] if s["action"] in ("SIGTERM", "SIGKILL")]
+    assert signalled and set(signalled) == set(app), data["steps"]
+    assert not listening(port) and alive(god)  # the app, never their daemon
+    assert not any(alive(p) for p in stopped)  # the stalled `pm2 stop` was ended with its session
+    attacker.assert_untouched()
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. a process named after a system service: root's next step must not stop root's service
+
+
+@pytest.mark.parametrize(
+    ("spec", "service", "stops"),
+    [
+        ({"argv0": "sshd"}, "sshd", ("service ssh stop", "systemctl stop ssh")),
+        ({"argv0": "nginx"}, "nginx", ("nginx -s quit", "systemctl stop nginx")),
+        ({"argv": ["master", "-c", "pass", "postfix"]}, "master", ("postfix stop", "systemctl stop postfix")),
+    ],
+    ids=["sshd", "nginx", "postfix-master"],
+)
+def test_a_process_named_like_a_system_service(
+    attacker: Attacker, spec: dict[str, object], service: str, stops: tuple[str, ...]
+) -> None:
+    """`exec -a sshd python3 srv.py`: its name is its own word. Root's `why` says what is true
+    (a process named sshd, run by the user, with their uid) and offers no step that stops the
+    system's service; the --force step stays (free still refuses without it)."""
+    info = attacker.spawn({**spec, "port": 0})
+    port, pid = int(info["port"]), int(info["pid"])
+    argv0 = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode()
+    assert os.path.basename(argv0) in ("sshd", "nginx", "master"), argv0  # the disguise took
+    data = why_data(port)
+    cause, actions = data["cause"], data["actions"]
+    assert isinstance(cause, dict) and isinstance(actions, list)
+    details = cause["details"]
+    assert isinstance(details, dict)
+    assert cause["kind"] == "application" and details["named_like"] == service, cause
+    assert details["service"] is None and details["protected"] is True, cause
+    summary = str(cause["summary"])
+    assert "a process named" in summary and attacker.name in summary and f"uid {attacker.uid}" in summary
+    commands = [str(a.get("command") or "") for a in actions]
+    assert not any(stop in c for c in commands for stop in stops), commands
+    assert not any(a["kind"] == "systemctl-stop" for a in actions), actions
+    assert any(c.endswith(f"free {port} --force") for c in commands), commands
+    r = portdoctor("why", str(port))
+    assert r.returncode in (0, 1), said(r)
+    assert "a process named" in r.stdout and not any(stop in r.stdout for stop in stops), said(r)
+    r = portdoctor("free", str(port))
+    assert r.returncode == 3 and listening(port), said(r)
+    attacker.assert_untouched()
+
+
+def test_the_real_service_program_run_by_a_user(attacker: Attacker, tmp_path: Path) -> None:
+    """The real /usr/bin/redis-server, run by the user: the program is right, the account is not
+    a system one; no step stops the system's Redis."""
+    exe = shutil.which("redis-server")
+    require(exe is not None, "redis-server not installed (apt-get install redis-server)")
+    assert exe is not None
+    port = free_port()
+    proc = subprocess.Popen(
+        [*setpriv(attacker.name), exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(attacker.dir)],
+        env=attacker.env(), cwd=str(attacker.dir), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    attacker.procs.append(proc)  # type: ignore[arg-type]
+    wait_listening(port, what=f"{attacker.name}'s redis-server")
+    data = why_data(port)
+    cause, actions = data["cause"], data["actions"]
+    assert isinstance(cause, dict) and isinstance(actions, list)
+    details = cause["details"]
+    assert isinstance(details, dict)
+    assert details["service"] is None and details["named_like"] == "redis-server", cause
+    assert f"runs as {attacker.name} (uid {attacker.uid})" in str(cause["summary"]), cause
+    commands = [str(a.get("command") or "") for a in actions]
+    assert not any("shutdown" in c or "service redis" in c or "systemctl" in c for c in commands), commands

@@ -17,6 +17,7 @@ from .quoting import join as shell_join
 from .record import Record
 from .stopplan import (
     ANSWER_TIMEOUT,
+    COMMAND_TIMEOUT,
     DEFAULT_TIMEOUT,
     GRACE,
     KILL,
@@ -29,6 +30,7 @@ from .stopplan import (
     Target,
     plan,
     respawn_risk,
+    stop_timeout,
 )
 
 TYPE_CHECKING = False
@@ -41,8 +43,8 @@ if TYPE_CHECKING:
     from .probe import Availability
 
 POLL = 0.05  # seconds between two looks at the kernel's socket table
-COMMAND_TIMEOUT = 60.0  # at least this long for a manager's stop command (docker stop waits 10 s)
 SILENT = "silent"  # a state: the manager's client did not answer its check within ANSWER_TIMEOUT
+STALLED = "stalled"  # a state: the manager's stop did not finish within stop_timeout() (it was ended)
 
 class _Steps(list[Step]):
     """The steps of one run, in order; each one is handed to ``progress`` as it is added (done)."""
@@ -210,7 +212,7 @@ def execute(
     try:
         if plan.command:
             state = _run_manager(plan, timeout, steps)
-            if state == SILENT and not plan.fallback_refused:
+            if state in (SILENT, STALLED) and not plan.fallback_refused:
                 # The plan's own targets, signalled as without a manager (see Plan.fallback_refused).
                 plan = plan.replace(command=(), confirm=(), confirm_pids=(), targets=plan.holders)
                 state = _signal(plan, force, timeout, ask, steps, pins)
@@ -219,8 +221,8 @@ def execute(
     finally:
         for p in pins:
             p.close()
-    if state == SILENT:
-        return _unanswered(plan, steps)
+    if state in (SILENT, STALLED):
+        return _unanswered(plan, steps, stalled=state == STALLED, timeout=timeout)
     return _verify(plan, state, steps, settle, risk)
 
 
@@ -261,19 +263,26 @@ def _forced(plan: Plan) -> str:
     return own_command("free", str(plan.port), *udp, "--force")
 
 
-def _unanswered(plan: Plan, steps: list[Step]) -> FreeResult:
-    """The manager did not answer and its holders may not be signalled instead: nothing was
-    stopped; say why, and what to do."""
+def _unanswered(plan: Plan, steps: list[Step], *, stalled: bool = False, timeout: float = 0.0) -> FreeResult:
+    """The manager did not answer its check (or, ``stalled``, did not finish its stop) and its
+    holders may not be signalled instead: nothing more was done; say why, and what to do."""
     manager = plan.manager or "the manager"
     reasons = "; ".join(plan.fallback_refused)
     if plan.fallback_refused == ("signalling the holder instead needs --force",):
         then = f"To send {TERM} to the holder instead, run: {_forced(plan)}"
     else:
         then = f"Once it answers, run: {shell_join(plan.command)}"
-    summary = (
-        f"{plan.port}/{plan.protocol} is still held: {manager} did not answer `{shell_join(plan.confirm)}` "
-        f"within {ANSWER_TIMEOUT:g}s, and nothing was stopped ({reasons}). {then}"
-    )
+    if stalled:
+        what = (
+            f"{manager} did not finish `{shell_join(plan.command)}` within {stop_timeout(plan, timeout):g}s "
+            "(it was ended), and nothing more was done"
+        )
+    else:
+        what = (
+            f"{manager} did not answer `{shell_join(plan.confirm)}` within {ANSWER_TIMEOUT:g}s, "
+            "and nothing was stopped"
+        )
+    summary = f"{plan.port}/{plan.protocol} is still held: {what} ({reasons}). {then}"
     return FreeResult(
         plan.port, plan.protocol, False, tuple(steps), plan.cause, holders_after=plan.holders, summary=summary
     )
@@ -284,7 +293,7 @@ def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
     from .command import run_command
 
     where = f"port {plan.port}/{plan.protocol}"
-    limit = max(COMMAND_TIMEOUT, timeout)
+    limit = stop_timeout(plan, timeout)
     if plan.confirm:
         t0 = time.monotonic()
         check = run_command(plan.confirm, timeout=ANSWER_TIMEOUT, env=plan.env, user=plan.run_as)
@@ -308,9 +317,18 @@ def _run_manager(plan: Plan, timeout: float, steps: list[Step]) -> str:
             return "held"
     t0 = time.monotonic()
     done = run_command(plan.command, timeout=limit, env=plan.env, user=plan.run_as)
-    result = "done" if done.ok else f"failed ({done.reason()})"
+    # A stop that does not finish is ended with everything it started (run_command); where the
+    # plan has a fallback (a checked manager, another user's manager) it counts as no answer.
+    stalled = done.timed_out and (bool(plan.confirm) or plan.run_as is not None)
+    if stalled:
+        instead = f"{TERM} to the holder instead" if not plan.fallback_refused else "nothing more was done"
+        result = f"no answer within {limit:g}s: {instead}"
+    else:
+        result = "done" if done.ok else f"failed ({done.reason()})"
     who = f" (as {plan.run_as.name})" if plan.run_as else ""
     steps.append(Step("run", shell_join(plan.command) + who, result, time.monotonic() - t0))
+    if stalled:
+        return STALLED
     t0 = time.monotonic()
     state = _wait_port(plan, timeout if done.ok else 0.0)
     steps.append(Step("wait", where, _said(state), time.monotonic() - t0))
@@ -575,6 +593,7 @@ def free(
 
 __all__ = [
     "ANSWER_TIMEOUT",
+    "COMMAND_TIMEOUT",
     "DEFAULT_TIMEOUT",
     "GRACE",
     "KILL",

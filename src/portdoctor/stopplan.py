@@ -34,6 +34,13 @@ DEFAULT_TIMEOUT = 5.0  # seconds to wait for the port after a graceful stop
 # daemon that accepts and never answers (hung, or another user's fake) is given up on then,
 # instead of holding `free` for the stop command's own, much longer, bound.
 ANSWER_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 60.0  # at least this long for one's own manager's stop (docker stop waits 10 s)
+# Seconds the stop command of *another user's* manager gets (`pm2 stop APP`, `supervisorctl stop
+# NAME`, run as that user), or the user's --timeout if larger: the check's ANSWER_TIMEOUT plus
+# supervisord's default stopwaitsecs (10 s; PM2's kill_timeout is 1.6 s). That user controls the
+# daemon and may stall the stop after answering the check (a fake, or a watcher of theirs that
+# SIGSTOPs the client); root's own manager keeps the longer COMMAND_TIMEOUT.
+FOREIGN_STOP_TIMEOUT = ANSWER_TIMEOUT + 10.0
 GRACE = 1.0  # seconds the workers of a group get to follow their master before we signal them
 SETTLE = 1.0  # seconds we watch a released port for a respawned listener
 TERM = "terminate" if WINDOWS else "SIGTERM"
@@ -127,8 +134,9 @@ class Plan(Record):
     inodes: frozenset[int] = frozenset()  # its listening sockets at diagnosis time
     shared: bool = False
     refused: tuple[str, ...] = ()  # reasons not to act (non-empty: nothing is done)
-    # With a manager's command: why its holders will not be signalled instead when the manager
-    # does not answer its check within ANSWER_TIMEOUT (empty: they will be, as without a manager).
+    # With a manager's check or another user's manager: why its holders will not be signalled
+    # instead when the manager does not answer its check within ANSWER_TIMEOUT, or its stop does
+    # not finish within stop_timeout() (empty: they will be, as without a manager).
     fallback_refused: tuple[str, ...] = ()
 
     def steps(self, *, force: bool = False, timeout: float = DEFAULT_TIMEOUT) -> list[Step]:
@@ -150,7 +158,13 @@ class Plan(Record):
                         f"planned{who}: must name the holder within {ANSWER_TIMEOUT:g}s ({silent})",
                     )
                 )
-            out.append(Step("run", shell_join(self.command), f"planned{who}"))
+            bound = ""
+            if self.run_as is not None:
+                silent = (
+                    f"else {TERM} to the holder" if not self.fallback_refused else "else nothing more is done"
+                )
+                bound = f": must finish within {stop_timeout(self, timeout):g}s ({silent})"
+            out.append(Step("run", shell_join(self.command), f"planned{who}{bound}"))
         leaders = [t for t in self.targets if not t.follower]
         followers = [t for t in self.targets if t.follower]
         out.extend(Step(TERM, t.full_label, "planned", pid=t.pid) for t in leaders)
@@ -261,8 +275,14 @@ def plan(
         inodes=base.inodes,
         shared=base.shared,
         refused=tuple(refused),
-        fallback_refused=tuple(fallback) if confirm else (),
+        fallback_refused=tuple(fallback) if confirm or run_as is not None else (),
     )
+
+
+def stop_timeout(plan: Plan, timeout: float) -> float:
+    """Seconds the manager's stop command of ``plan`` may run: FOREIGN_STOP_TIMEOUT for another
+    user's manager, COMMAND_TIMEOUT for one's own; ``timeout`` (the user's --timeout) if larger."""
+    return max(FOREIGN_STOP_TIMEOUT if plan.run_as is not None else COMMAND_TIMEOUT, timeout)
 
 
 def _fallback_refusals(
@@ -565,7 +585,9 @@ def _short(ref: ProcessRef) -> str:
 
 __all__ = [
     "ANSWER_TIMEOUT",
+    "COMMAND_TIMEOUT",
     "DEFAULT_TIMEOUT",
+    "FOREIGN_STOP_TIMEOUT",
     "GRACE",
     "KILL",
     "NO_RESPAWNER",
@@ -577,4 +599,5 @@ __all__ = [
     "Target",
     "plan",
     "respawn_risk",
+    "stop_timeout",
 ]
