@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +81,34 @@ def test_why_and_check_of_a_plain_server_import_nothing_heavy(servers: Servers) 
         code, modules = _imported(*argv)
         assert code == 1, argv
         _check(modules)
+
+
+def test_why_of_a_plain_dev_server_asks_every_detector_and_imports_nothing_heavy(tmp_path: Path) -> None:
+    # A listener of ours with a live parent: every detector before dev-server is asked (and
+    # imported), the relaunch table too. (The servers fixture's holders can stop earlier.)
+    import json as _json
+
+    from infra import free_port
+
+    port = free_port()
+    code = f"import socket,time\ns=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path)
+    try:
+        from infra import wait_listening
+
+        wait_listening(port, what="the dev server")
+        status, modules = _imported("why", str(port))
+        assert status == 1
+        _check(modules)
+        out = subprocess.run(
+            [sys.executable, "-m", "portdoctor", "why", str(port), "--json"],
+            capture_output=True, text=True, cwd="/",
+        )  # fmt: skip  # (from /, as the probe runs: from this checkout, "another instance of this project")
+        kind = _json.loads(out.stdout)["cause"]["kind"]
+        assert kind == "dev-server", kind
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.mark.parametrize("argv", [("ls",), ()])

@@ -9,7 +9,6 @@ service is offered only when the holder provably is that service (:func:`not_the
 from __future__ import annotations
 
 import os
-import re
 
 from ..model import Action, Cause, Holder
 from ..platforms import MACOS
@@ -142,7 +141,14 @@ _HOSTED = frozenset({"elasticsearch", "opensearch", "kafka", "zookeeper", "cassa
 _RUNTIMES = ("java", "beam.smp")
 # Other names a service's program has (beside its key and its unit).
 _PROGRAMS = {"postmaster": ("postgres",), "grafana": ("grafana-server",), "grafana-server": ("grafana",)}
-_UNIT = re.compile(r"[A-Za-z0-9:_.@-]{1,250}\.service")  # a unit name systemctl takes as a name
+# The characters of a unit name systemctl takes as a name (not an option, a glob or a path).
+_UNIT_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:_.@-")
+
+
+def _service_unit(unit: str) -> bool:
+    """True for NAME.service, NAME of 1 to 250 plain characters (no pattern: re costs ~5 ms)."""
+    stem = unit[: -len(".service")] if unit.endswith(".service") else ""
+    return 1 <= len(stem) <= 250 and _UNIT_CHARS.issuperset(stem)
 NOBODY = 65534  # the overflow account daemons drop to (dnsmasq): a system account too
 
 
@@ -231,7 +237,7 @@ def not_the_service(holder: Holder, key: str, my_uid: int | None = None) -> tupl
         unit = _system_unit(holder.cgroup)
         stem = unit.removesuffix(".service").split("@", 1)[0] if unit else None
         names = {key, SERVICES[key][1], *_PROGRAMS.get(key, ())}
-        if unit is None or stem not in names or not _UNIT.fullmatch(unit):
+        if unit is None or stem not in names or not _service_unit(unit):
             return f"it does not run in {label}'s systemd unit (cgroup {holder.cgroup or '?'})", None
         return None, unit
     if hosted:
