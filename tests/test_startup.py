@@ -37,13 +37,17 @@ AVOIDED = {
 }
 
 _PROBE = """
-import io, contextlib, json, sys
-before = set(sys.modules)
+import io, sys
+before = set(sys.modules)  # (the probe imports nothing before this that the run could need)
 from portdoctor.cli import main
-out = io.StringIO()
-with contextlib.redirect_stdout(out):
+real, sys.stdout = sys.stdout, io.StringIO()
+try:
     code = main(sys.argv[1:])
-print(json.dumps({"code": code, "modules": sorted(set(sys.modules) - before)}), file=sys.stderr)
+finally:
+    sys.stdout = real
+new = sorted(set(sys.modules) - before)
+import json  # only now: json imports re, which the run must not
+print(json.dumps({"code": code, "modules": new}), file=sys.stderr)
 """
 
 
