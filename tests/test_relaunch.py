@@ -415,3 +415,67 @@ def test_for_command_replaces_the_port_a_script_call_passes(
     assert launch is not None
     assert launch.shell(4000) == expected
     assert port_of(launch.argv_for(4000), str(d)) == (None if launch.env else 4000)
+
+
+# --- a port written in the arguments of a server without a known flag -------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        # node srv.js 24250 reads process.argv[2]: PORT=N would not move it; the word does
+        (["node", "srv.js", "24250"], "node srv.js 5000"),
+        (["node", "srv.js", "--listen=0.0.0.0:24250"], "node srv.js --listen=0.0.0.0:5000"),
+        (["node", "srv.js", "--port=24250", "24250"], "node srv.js --port=5000 5000"),
+        (["nodemon", "srv.js", "localhost:24250"], "nodemon srv.js localhost:5000"),
+        # a program the table does not know at all, whose port is written: the same
+        (["python3", "serve.py", "24250"], "python3 serve.py 5000"),
+        (["./serve", "-l", "[::]:24250"], "./serve -l '[::]:5000'"),
+        # a known server's own flag still decides
+        (["vite", "--port", "24250"], "vite --port 5000 --strictPort"),
+        # no word names the port: the PORT convention stays
+        (["node", "srv.js"], "PORT=5000 node srv.js"),
+        (["node", "srv.js", "124250", "24251", "x24250"], "PORT=5000 node srv.js 124250 24251 x24250"),
+    ],
+)
+def test_a_port_written_in_the_arguments_is_where_the_new_port_goes(argv: list[str], expected: str) -> None:
+    launch = recognise(argv, 24250)
+    assert launch is not None, argv
+    assert launch.shell(5000) == expected
+
+
+def test_without_the_port_nothing_is_read_from_the_arguments() -> None:
+    launch = recognise(["node", "srv.js", "24250"])
+    assert launch is not None and launch.shell(5000) == "PORT=5000 node srv.js 24250"
+    assert recognise(["python3", "serve.py", "24250"]) is None
+    assert recognise(["python3", "serve.py"], 24250) is None
+    assert recognise(["24250"], 24250) is None  # the program itself is never the port
+
+
+def test_the_written_port_is_replaced_by_the_live_pick_expression() -> None:
+    launch = recognise(["node", "srv.js", "24250"], 24250)
+    assert launch is not None
+    assert (
+        launch.shell("$(portdoctor pick --near 24250)") == 'node srv.js "$(portdoctor pick --near 24250)"'
+    )
+    assert launch.to_dict()["argv"] == ["node", "srv.js", "{port}"] and launch.to_dict()["env"] == {}
+
+
+def test_a_script_that_writes_the_port_runs_its_command_with_the_new_one(tmp_path: Path) -> None:
+    launch = through_script("npm", ["npm", "run", "dev"], "node srv.js 24250", port=24250)
+    assert launch is not None and launch.shell(5000) == "node srv.js 5000"
+    d = _project(tmp_path, {"dev": "node srv.js 24250"})
+    h = Holder(
+        pid=300,
+        ppid=200,
+        name="node",
+        cmdline=("node", "srv.js", "24250"),
+        cwd=str(d),
+        project=Project(name="shop-web", root=str(d), manifest="package.json"),
+        parents=(ProcessRef(200, "npm run dev", ("npm run dev",)),),
+    )
+    launch = for_holder(h, 24250)
+    assert launch is not None and launch.shell(5000, here="/") == f"cd {d} && node srv.js 5000"
+    assert for_holder(h.replace(parents=()), 24250) is not None
+    launch = for_command(["npm", "run", "dev"], str(d), 24250)
+    assert launch is not None and launch.argv_for(5000) == ["node", "srv.js", "5000"]

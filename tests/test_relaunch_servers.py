@@ -445,3 +445,71 @@ def test_run_on_busy_next_moves_the_port_an_npm_script_call_names(vite_project: 
             out = second.output()
             assert f"port {port}/tcp is busy: " in out and f"Using {new} instead" in out, out
             assert f"port {new} through vite's own flag: npm run dev -- --port {new} --strictPort" in out
+
+
+# --- a server whose port is written in its arguments (node srv.js 24250) -------------------------
+
+
+@pytest.fixture
+def argv_app(tmp_path: Path) -> Path:
+    """srv.js listens on process.argv[2] and ignores PORT (the new-user trial's server)."""
+    require(shutil.which("node") is not None, "node is needed")
+    d = tmp_path / "argv-app"
+    d.mkdir()
+    (d / "srv.js").write_text(
+        "require('http').createServer((q, r) => r.end('hello from argv'))"
+        ".listen(Number(process.argv[2]));\n"
+    )
+    return d
+
+
+def _step_after(text: str, description: str) -> str:
+    """The command printed under the next step whose description starts with ``description``."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lstrip(" 0123456789.").startswith(description))
+    return lines[at + 1].strip()
+
+
+def test_the_step_of_a_server_whose_port_is_in_its_arguments_works_when_copied(argv_app: Path) -> None:
+    port = free_port()
+    with start(["node", "srv.js", str(port)], argv_app) as first:
+        assert serving(first, "hello from argv") == port
+        r = portdoctor_cli("why", str(port), env=_env())
+        command = _step_after(r.stdout, "Or use another port")
+        assert command == f'cd {argv_app} && node srv.js "$(portdoctor pick --near {port})"', r.stdout
+        assert "PORT=" not in command
+        with start(command, argv_app.parent) as second:
+            assert serving(second, "hello from argv", exclude=port) != port
+            assert "hello from argv" in fetch(port)  # the first one was left alone
+
+
+def test_run_diagnosis_of_a_port_in_the_arguments_gives_a_step_that_works(argv_app: Path) -> None:
+    port = free_port()
+    with start(["node", "srv.js", str(port)], argv_app) as first:
+        assert serving(first, "hello from argv") == port
+        # no --on-busy next: run leaves the command as written, it fails, and the diagnosis follows
+        cli = [sys.executable, "-m", "portdoctor", "run", "--on-busy", "fail", "--",
+               "node", "srv.js", str(port)]  # fmt: skip
+        r = subprocess.run(
+            cli, cwd=argv_app, env=_env(), stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=99
+        )
+        assert r.returncode != 0 and f"failed to bind port {port}/tcp" in r.stderr, r.stderr
+        command = _step_after(r.stderr, "Or use another port")
+        assert command == f'node srv.js "$(portdoctor pick --near {port})"', r.stderr
+        with start(command, argv_app) as second:
+            assert serving(second, "hello from argv", exclude=port) != port
+
+
+def test_run_on_busy_next_moves_the_port_written_in_the_arguments(argv_app: Path) -> None:
+    port = free_port()
+    with start(["node", "srv.js", str(port)], argv_app) as first:
+        assert serving(first, "hello from argv") == port
+        cli = [sys.executable, "-m", "portdoctor", "run", "--on-busy", "next", "--",
+               "node", "srv.js", str(port)]  # fmt: skip
+        with start(cli, argv_app) as second:
+            new = serving(second, "hello from argv", exclude=port)
+            out = second.output()
+            assert f"port {port}/tcp is busy: " in out and f"Using {new} instead" in out, out
+            assert f"port {new} in place of {port} in its arguments: node srv.js {new}" in out, out
+            assert "EADDRINUSE" not in out, out

@@ -514,8 +514,13 @@ def _runner_words(args: Sequence[str]) -> int:
     return 0
 
 
-def recognise(argv: Sequence[str]) -> Launch | None:
-    """The server ``argv`` runs, with its port set to :data:`PORT`; None when it is not known."""
+def recognise(argv: Sequence[str], port: int | None = None) -> Launch | None:
+    """The server ``argv`` runs, with its port set to :data:`PORT`; None when it is not known.
+
+    ``port``: the port it holds (or failed to bind). Where the table has no flag for it and a
+    word of ``argv`` names that port (``node srv.js 3000``, ``--listen=0.0.0.0:3000``), that word
+    gets the new port: PORT in the environment would not move it.
+    """
     prog, head, rest = _split(argv)
     if not prog:
         return None
@@ -535,10 +540,35 @@ def recognise(argv: Sequence[str]) -> Launch | None:
     ):
         # node server.js: Express and most Node servers read PORT (a convention, not a flag).
         name = "node" if runner in ("node", "nodejs") else runner
+        written = _literal(head + rest, port)
+        if written is not None:
+            return Launch(name, written, (), IN_ARGUMENTS)
         return Launch(
             name, tuple(head + rest), (("PORT", PORT),), "PORT=N (if it reads PORT)", convention=True
         )
+    written = _literal(argv, port)
+    if written is not None:
+        return Launch(basename(argv[0]), written, (), IN_ARGUMENTS)
     return None
+
+
+#: How the port is passed when a word of the command names it (:func:`_literal`).
+IN_ARGUMENTS = "the port in its arguments"
+
+
+def _literal(argv: Sequence[str], port: int | None) -> tuple[str, ...] | None:
+    """``argv`` with every word that names ``port`` (``3000``, ``host:3000``, ``--port=3000``)
+    naming :data:`PORT` instead; None when no word after the program names it."""
+    if port is None or len(argv) < 2:
+        return None
+    text = str(port)
+    out = list(argv)
+    for i, word in enumerate(out[1:], 1):
+        if word == text:
+            out[i] = PORT
+        elif word.endswith((":" + text, "=" + text)):
+            out[i] = word[: -len(text)] + PORT
+    return tuple(out) if out != list(argv) else None
 
 
 # --- package-manager scripts -------------------------------------------------------------------
@@ -622,18 +652,18 @@ def _passed(pm: str, argv: Sequence[str], script: str) -> tuple[list[str], list[
 
 
 def through_script(
-    pm: str, call: Sequence[str], script: str, passed: Sequence[str] = ()
+    pm: str, call: Sequence[str], script: str, passed: Sequence[str] = (), port: int | None = None
 ) -> Launch | None:
     """The relaunch of a package-manager script (``npm run dev`` running ``vite``), or None.
 
     ``passed``: the arguments the call gives the script (``npm run dev -- --port 5173``); its
-    port, if any, is replaced rather than given twice.
+    port, if any, is replaced rather than given twice. ``port``: the one it holds (recognise).
     """
     argv = _script_argv(script)
     if argv is None:
         return None
     sep = ["--"] if pm == "npm" else []
-    inner = recognise([*argv, *passed])
+    inner = recognise([*argv, *passed], port)
     if inner is None:
         return None
     if inner.env:
@@ -765,24 +795,28 @@ _PROGRAMS = frozenset(
 )
 
 
-def for_command(argv: Sequence[str], cwd: str | None = None) -> Launch | None:
-    """The relaunch of a command the user is about to run (``portdoctor run -- CMD``)."""
+def for_command(argv: Sequence[str], cwd: str | None = None, port: int | None = None) -> Launch | None:
+    """The relaunch of a command the user is about to run (``portdoctor run -- CMD``).
+
+    ``port``: the port it failed to bind, if known; a word of ``argv`` that names it is where
+    the new port goes when the table has no flag for the server (:func:`recognise`).
+    """
     call = script_call(argv)
     if call is not None:
         pm, script, words = call
         scripts = read_scripts(cwd or os.getcwd())
         if scripts is not None and script in scripts:
             calling, passed = _passed(pm, argv, script)
-            launch = through_script(pm, calling, scripts[script], passed)
+            launch = through_script(pm, calling, scripts[script], passed, port)
             return launch.replace(cwd=cwd) if launch else None
         if pm == "npm" or len(words) != 2:
             return None
         # yarn vite / pnpm vite: no such script, so the package's program of that name runs
-        inner = recognise(argv[1:])
+        inner = recognise(argv[1:], port)
         if inner is None:
             return None
         return inner.replace(argv=(argv[0], *inner.argv), cwd=cwd)
-    launch = recognise(argv)
+    launch = recognise(argv, port)
     return launch.replace(cwd=cwd) if launch else None
 
 
@@ -830,11 +864,12 @@ def _package_dir(holder: Holder) -> str | None:
     return holder.cwd
 
 
-def for_holder(holder: Holder) -> Launch | None:
+def for_holder(holder: Holder, port: int | None = None) -> Launch | None:
     """The command that starts the server ``holder`` runs again on another port, or None.
 
     A package-manager script above it (``npm run dev``) is preferred: that is what the user
-    typed. The parent chain is looked at up to a few links (npm -> sh -> node).
+    typed. The parent chain is looked at up to a few links (npm -> sh -> node). ``port``: the
+    port it holds; a word of its command that names it gets the new one (:func:`recognise`).
     """
     for parent in holder.parents[:5]:
         call = script_call(parent.cmdline or (parent.name,))
@@ -844,7 +879,7 @@ def for_holder(holder: Holder) -> Launch | None:
         directory = _package_dir(holder)
         scripts = read_scripts(directory) if directory else None
         if scripts and script in scripts:
-            launch = through_script(pm, words, scripts[script])
+            launch = through_script(pm, words, scripts[script], port=port)
             if launch is not None:
                 return launch.replace(cwd=directory)
         break
@@ -857,7 +892,7 @@ def for_holder(holder: Holder) -> Launch | None:
         ):
             argv = list(parent.cmdline)
             break
-    launch = recognise(argv)
+    launch = recognise(argv, port)
     if launch is None:
         return None
     shown = as_typed(launch.argv, holder.cwd)

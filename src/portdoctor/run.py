@@ -110,6 +110,31 @@ def initial_port(
     return Choice(p.port, protocol, "picked", notes=p.notes)
 
 
+def literal_port(
+    argv: Sequence[str], protocol: str = "tcp", host: str | None = None, cwd: str | None = None
+) -> int | None:
+    """The port a command names only as a word of its arguments (``node srv.js 3000``), when that
+    port is busy now; else None. For ``--on-busy next``: that word is then given the next port.
+
+    Only where nothing else says where its port goes: no ``{port}``, no flag the relaunch table
+    knows (those are read by relaunch.port_of), and exactly one number in its arguments
+    (``3000``, ``host:3000``, ``--listen=3000``), at or above 1024 (a lower one is a count more
+    likely than a dev server's port). A busy port that the command names is one it would fail to
+    bind as written, if it is its port.
+    """
+    if any("{port}" in a for a in argv):
+        return None
+    from .relaunch import for_command
+
+    launch = for_command(argv, cwd)
+    if launch is not None and not launch.convention:
+        return None
+    numbers = _ports_in(argv)
+    if len(numbers) != 1 or numbers[0] < 1024 or not busy(numbers[0], protocol, host):
+        return None
+    return numbers[0]
+
+
 def _overrides(choice: Choice, written: int | None, what: str) -> Choice:
     if written is None or written == choice.port:
         return choice
@@ -195,22 +220,30 @@ def command_line(argv: Sequence[str], port: int) -> list[str]:
 
 
 def with_port(
-    argv: Sequence[str], port: int, cwd: str | None = None
+    argv: Sequence[str], port: int, cwd: str | None = None, literal: int | None = None
 ) -> tuple[list[str], dict[str, str], str]:
     """The command to run on ``port``: (argv, variables to add, what was done, in one line).
 
-    ``{port}`` in the arguments is the user's own choice and is only replaced. A command that
-    already names ``port`` (relaunch.port_of) runs as it is. Otherwise the server is looked up
-    in the relaunch table (relaunch.py) and its own flag is set (``vite`` -> ``vite --port N
-    --strictPort``; ``npm run dev`` -> ``npm run dev -- --port N``; a port the command names is
-    replaced). An unknown command only gets ``PORT``, and the message says it may not read it.
+    ``{port}`` in the arguments is the user's own choice and is only replaced. ``literal``
+    (:func:`literal_port`) is a port a word of the arguments names: that word gets ``port``. A
+    command that already names ``port`` (relaunch.port_of) runs as it is. Otherwise the server is
+    looked up in the relaunch table (relaunch.py) and its own flag is set (``vite`` -> ``vite
+    --port N --strictPort``; ``npm run dev`` -> ``npm run dev -- --port N``; a port the command
+    names is replaced). An unknown command only gets ``PORT``, and the message says it may not
+    read it.
     """
     from .quoting import join
 
     if any("{port}" in a for a in argv):
         final = command_line(argv, port)
         return final, {}, f"port {port}: {join(final)}"
-    from .relaunch import for_command, port_of
+    from .relaunch import IN_ARGUMENTS, for_command, port_of
+
+    if literal is not None:
+        written = for_command(argv, cwd, literal)
+        if written is not None and written.how == IN_ARGUMENTS:
+            final = written.argv_for(port)
+            return final, {}, f"port {port} in place of {literal} in its arguments: {join(final)}"
 
     if port_of(argv, cwd) == port:
         return list(argv), {}, f"port {port}: {join(argv)}"
@@ -293,5 +326,5 @@ def interactive() -> bool:
 __all__ = [
     "ASK", "FAIL", "FREE", "NEXT", "ON_BUSY", "Choice", "CommandNotStarted", "Outcome", "PortBusy",
     "bind_failure", "busy", "command_line", "environment", "execute", "initial_port", "interactive",
-    "settle", "with_port",
+    "literal_port", "settle", "with_port",
 ]  # fmt: skip

@@ -248,11 +248,11 @@ def _relaunch(ctx: Context, cause: Cause) -> Cause:
     launch = None
     unknown: str | None = None
     if ctx.command:
-        launch = for_command(ctx.command, ctx.cwd)
+        launch = for_command(ctx.command, ctx.cwd, ctx.port)
         if launch is None:
             unknown = os.path.basename(ctx.command[0])
     elif mine:
-        launch = for_holder(mine[0])
+        launch = for_holder(mine[0], ctx.port)
         if launch is None:
             unknown = mine[0].name
     if launch is None and unknown is None:

@@ -32,7 +32,11 @@ def pick_action(
         return Action(
             description=description, command=f"portdoctor pick --near {port}", safe=True, kind="pick"
         )
-    if launch.convention:
+    from ..relaunch import IN_ARGUMENTS  # imported already: launch comes from it
+
+    if launch.how == IN_ARGUMENTS:
+        description = f"{verb} another port: start {launch.server} again with a free port in place of {port}"
+    elif launch.convention:
         description = (
             f"{verb} another port: start it again with PORT set (if it reads PORT, as most Node servers do)"
         )

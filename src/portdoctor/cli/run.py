@@ -75,6 +75,12 @@ def run(args: argparse.Namespace) -> int:
         )
     protocol = "udp" if args.udp else "tcp"
     choice = runner.initial_port(port=args.port, name=args.name, protocol=protocol, command=argv)
+    literal = None
+    if args.on_busy == "next" and choice.source in ("env", "picked"):
+        # node srv.js 3000 with 3000 busy: PORT would not move it; its port word gets the next port
+        literal = runner.literal_port(argv, protocol, args.host)
+        if literal is not None:
+            choice = runner.Choice(literal, protocol, "command")
     ask = _ask if runner.interactive() else None
     try:
         choice = runner.settle(
@@ -88,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return int(exc.exit_status)
     # The server's own port flag (vite --port N --strictPort...), from the relaunch table.
-    final, extra_env, how = runner.with_port(argv, choice.port)
+    final, extra_env, how = runner.with_port(argv, choice.port, literal=literal)
     if not args.quiet:
         for note in choice.notes:
             sys.stderr.write(f"portdoctor: {escape(note)}\n")
