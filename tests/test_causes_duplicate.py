@@ -74,6 +74,8 @@ def test_same_script_named_by_the_command_is_a_duplicate(tmp_path: Path) -> None
         d = why(port, cwd=str(elsewhere), command=["python3", str(script)])
         assert d.cause is not None and d.cause.kind == "duplicate", d.cause
         assert any("same file" in e for e in d.cause.evidence)
+        # matched by the command, not by a project: it is not "this project"
+        assert d.cause.summary.startswith(f"Port {port} is held by another instance of your command (python")
         # python3 server.py: no port flag portdoctor knows; it says so instead of guessing PORT
         assert d.actions[1].command == f"portdoctor pick --near {port}"
         assert "cannot tell how python3 takes its port" in d.actions[1].description

@@ -78,6 +78,11 @@ def _parent_cwds(holder: Holder) -> list[str]:
 
 def match(ctx: Context, holder: Holder, mine: Project | None) -> str | None:
     """Why ``holder`` is a second instance of the user's project/command (evidence), or None."""
+    return _same_project(holder, mine) or _same_command(ctx, holder)
+
+
+def _same_project(holder: Holder, mine: Project | None) -> str | None:
+    """Why ``holder`` runs in (or was started from) the user's project ``mine``, or None."""
     if mine is not None:
         theirs = holder.project if holder.cwd is None else _project(holder.cwd)
         if theirs is not None and theirs.root == mine.root:
@@ -88,6 +93,12 @@ def match(ctx: Context, holder: Holder, mine: Project | None) -> str | None:
                 return (
                     f"it was started from {cwd}, inside your project {mine.name or mine.root} ({mine.root})"
                 )
+    return None
+
+
+def _same_command(ctx: Context, holder: Holder) -> str | None:
+    """Why ``holder`` runs the command ``portdoctor run`` was given (same file, or same words in
+    the same directory), or None."""
     if ctx.command:
         mine_scripts = script_paths(ctx.command, ctx.cwd)
         theirs_scripts = script_paths(holder.cmdline, holder.cwd)
@@ -110,23 +121,29 @@ def detect(ctx: Context) -> Cause | None:
     if mine is None and not ctx.command:
         return None
     for holder in holders:
-        why = match(ctx, holder, mine)
+        why = _same_project(holder, mine)
         if why is not None:
-            return _cause(ctx, holder, mine, why)
+            return _cause(ctx, holder, mine, why, by_project=True)
+        why = _same_command(ctx, holder)
+        if why is not None:
+            return _cause(ctx, holder, mine, why, by_project=False)
     return None
 
 
-def _cause(ctx: Context, holder: Holder, mine: Project | None, why: str) -> Cause:
+def _cause(ctx: Context, holder: Holder, mine: Project | None, why: str, *, by_project: bool) -> Cause:
     pids = tuple(h.pid for h in ctx.holders)
     own = ctx.is_mine(holder)
-    name = (mine.name if mine else None) or (holder.project.name if holder.project else None) or holder.name
+    theirs = holder.project.name if holder.project else None
+    # Matched by the command only (no project around it, or another one): it is "your command".
+    name = (mine.name if mine and by_project else None) or theirs or holder.name
+    what = "this project" if by_project else "your command"
     age = _age(holder.started)
     facts = []
     if age:
         facts.append(f"started {age} ago")
     facts.append(f"in {holder.tty}" if holder.tty else "without a terminal")
     summary = (
-        f"Port {ctx.port} is held by another instance of this project ({name}, {', '.join(facts)}; "
+        f"Port {ctx.port} is held by another instance of {what} ({name}, {', '.join(facts)}; "
         f"pid {holder.pid}); stop it or run this one on another port."
     )
     evidence = [f"pid {holder.pid} ({holder.name}) holds the listening socket", why]
