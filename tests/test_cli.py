@@ -450,6 +450,34 @@ def test_help_and_version() -> None:
     assert r.returncode == 0 and "why" in r.stdout
     r = pd("--version")
     assert r.returncode == 0 and r.stdout.startswith("portdoctor ")
+    short = pd("-V")  # as python -V, pip -V: not an unknown option of 'ls'
+    assert short.returncode == 0 and short.stdout == r.stdout and short.stderr == "", short.stderr
+
+
+def test_help_command() -> None:
+    top = pd("--help")
+    r = pd("help")
+    assert r.returncode == 0 and r.stdout == top.stdout and r.stderr == "", r.stderr
+    for command in ("free", "why", "run"):
+        r = pd("help", command)
+        assert r.returncode == 0 and r.stdout == pd(command, "--help").stdout, r.stderr
+        assert r.stdout.startswith(f"usage: portdoctor {command}")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("help", "kil"), "portdoctor: unknown command 'kil'; did you mean 'portdoctor free'?"),
+        (("help", "3000"), "portdoctor: unknown command '3000'; commands: why, ls, "),
+        (("help", "free", "extra"), "portdoctor: unknown command 'free extra'; commands: why, ls, "),
+        (("help", "\x1b[31mx"), "portdoctor: unknown command '\\x1b[31mx'; commands: "),
+        (("help", "a\nb"), "portdoctor: unknown command 'a\\nb'; commands: "),
+    ],
+)
+def test_help_of_an_unknown_command_is_one_line(args: tuple[str, ...], message: str) -> None:
+    r = pd(*args)
+    assert r.returncode == 2 and r.stdout == "", r.stdout
+    assert r.stderr.startswith(message) and r.stderr.count("\n") == 1, r.stderr
 
 
 # --- an unprivileged user ----------------------------------------------------------------------

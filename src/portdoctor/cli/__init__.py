@@ -30,8 +30,19 @@ def _normalise(argv: list[str]) -> list[str]:
     """'portdoctor' -> 'ls'; 'portdoctor 3000 ...' -> 'why 3000 ...'."""
     # A negative number is a (bad) port, not a flag: 'portdoctor -1' must say so.
     first = next((a for a in argv if not a.startswith("-") or a == "-" or a[1:].isdigit()), None)
-    if any(a in ("-h", "--help", "--version") for a in argv[:1]):
+    if any(a in ("-h", "--help", "-V", "--version") for a in argv[:1]):
         return argv
+    if argv[:1] == ["help"]:  # 'portdoctor help' and 'portdoctor help free', as git and pip have
+        if len(argv) == 1:
+            return ["--help"]
+        if len(argv) == 2 and argv[1] in COMMANDS:
+            return [argv[1], "--help"]
+        from ..errors import UsageError
+        from .common import unknown_command
+
+        wrong = argv[1] if len(argv) == 2 else " ".join(argv[1:])
+        usage = f"unknown command {wrong!r}; commands: {', '.join(COMMANDS)}"  # repr escapes
+        raise UsageError(unknown_command(wrong, COMMANDS) or usage)
     if first is None:
         return ["ls", *argv]
     if first in COMMANDS:

@@ -63,9 +63,12 @@ def build_parser(only: str | None = None) -> ArgumentParser:
     parser = ArgumentParser(
         prog="portdoctor",
         description="Who holds this port, why, and how to get it back safely.",
-        epilog="'portdoctor PORT' is 'portdoctor why PORT'; 'portdoctor' alone is 'portdoctor ls'.",
+        epilog=(
+            "'portdoctor PORT' is 'portdoctor why PORT'; 'portdoctor' alone is 'portdoctor ls'; "
+            "'portdoctor help COMMAND' is 'portdoctor COMMAND --help'."
+        ),
     )
-    parser.add_argument("--version", action="version", version=f"portdoctor {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"portdoctor {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for name in (only,) if only else COMMANDS:
         import_module(f"portdoctor.cli.{name}").register(sub)
