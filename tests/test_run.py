@@ -564,3 +564,67 @@ def test_port_overrides_the_port_the_command_names_and_says_so(
         f"portdoctor: the command names port {other}; using --port {port} instead",
         f"portdoctor: port {port} through http.server's own flag: {sys.executable} -m http.server {port}",
     ]
+
+
+def _on_a_terminal(argv: list[str], answer: bytes) -> str:
+    """Run ``argv`` on a pseudo-terminal, answer its question with ``answer``; all it printed."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(127)
+    output = b""
+    answered = False
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if not answered and b"? " in output:
+                os.write(fd, answer)
+                answered = True
+            if select.select([fd], [], [], 1.0)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the other side closed
+                    break
+                if not chunk:
+                    break
+                output += chunk
+        os.waitpid(pid, 0)
+    finally:
+        os.close(fd)
+        with __import__("contextlib").suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert answered, output
+    return output.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pty")
+@pytest.mark.parametrize("answer", [b"n\n", b"a\n", b"f\n"])
+def test_on_busy_ask_says_the_busy_sentence_once(servers: Servers, answer: bytes) -> None:
+    holder = servers.tcp("0.0.0.0")
+    argv = [sys.executable, "-m", "portdoctor", "run", "--port", str(holder.port), "--on-busy", "ask",
+            "--", sys.executable, "-c", SERVE_ONCE]  # fmt: skip
+    out = _on_a_terminal(argv, answer)
+    assert out.count(f"pid {holder.pid}") == 1, out  # the question named it; nothing repeats it
+    assert out.count("is busy") == 1 + (answer == b"a\n"), out
+    if answer == b"n\n":
+        assert "portdoctor: using " in out and " instead" in out, out
+    elif answer == b"a\n":
+        assert f"port {holder.port}/tcp is busy; the command was not run" in out, out
+        assert "--on-busy next (the next free port) or --on-busy free (stop the holder safely)" in out, out
+    else:
+        assert f"portdoctor: freed port {holder.port}/tcp\n" in out, out
+
+
+def test_on_busy_fail_spells_out_how_to_go_on(servers: Servers) -> None:
+    holder = servers.tcp()
+    out = portdoctor("run", "--port", str(holder.port), "--on-busy", "fail", "--", "true")
+    assert out.returncode == 1
+    assert out.stderr.splitlines()[1] == (
+        f"  see 'portdoctor why {holder.port}'; to go on, run it again with "
+        "--on-busy next (the next free port) or --on-busy free (stop the holder safely)"
+    ), out.stderr

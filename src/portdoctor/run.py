@@ -168,11 +168,16 @@ def settle(
     d = why(port, protocol, host=host, reuseaddr=True, command=tuple(command))
     summary = _summary(d)
     action = on_busy
+    # The question shows the diagnosis: what follows an answer must not repeat it.
+    busy_note = f"port {port}/{protocol} is busy: {summary} "
     if action == ASK:
         offer = _next_port(port, protocol)
         action = FAIL if ask is None else ask(d, offer.port if offer else None)
+        if ask is not None:
+            busy_note = ""
     if action == FAIL:
-        raise PortBusy(f"port {port}/{protocol} is busy: {summary}", d)
+        said = f": {summary}" if busy_note else "; the command was not run"
+        raise PortBusy(f"port {port}/{protocol} is busy{said}", d)
     if action == NEXT:
         found = _next_port(port, protocol)
         if found is None:
@@ -181,7 +186,8 @@ def settle(
         from ._pick import skip_text
 
         moved = f" ({skip_text(found.skipped)})" if found.moved else ""
-        note = f"port {port}/{protocol} is busy: {summary} Using {found.port} instead{moved}."
+        using = f"{'U' if busy_note else 'u'}sing {found.port} instead{moved}."
+        note = busy_note + using
         return choice.replace(port=found.port, action=NEXT, notes=(*choice.notes, note))
     if action == FREE:
         from ._free import free
@@ -189,7 +195,7 @@ def settle(
         result = free(port, protocol=protocol, ask=ask_kill)
         if not result.freed or busy(port, protocol, host):
             raise PortBusy(f"could not free port {port}/{protocol}: {result.summary or summary}", d)
-        note = f"freed port {port}/{protocol}; it was busy: {summary}"
+        note = f"freed port {port}/{protocol}" + (f"; it was busy: {summary}" if busy_note else "")
         return choice.replace(action=FREE, notes=(*choice.notes, note))
     raise UsageError(f"invalid choice {action!r}")
 

@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"portdoctor: {escape(str(exc))}\n")
         if exc.diagnosis is not None:
             sys.stderr.write(
-                f"  see 'portdoctor why {exc.diagnosis.port}'; --on-busy next or free to go on\n"
+                f"  see 'portdoctor why {exc.diagnosis.port}'; to go on, run it again with "
+                "--on-busy next (the next free port) or --on-busy free (stop the holder safely)\n"
             )
         return int(exc.exit_status)
     # The server's own port flag (vite --port N --strictPort...), from the relaunch table.
