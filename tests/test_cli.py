@@ -517,6 +517,29 @@ def test_hidden_holder_as_nobody(servers: Servers) -> None:
 
 
 @needs_root
+def test_free_of_a_hidden_holder_suggests_free_under_sudo(servers: Servers) -> None:
+    """The user ran free: the hint is 'sudo ... free PORT' (not 'why'), and it works when copied."""
+    srv = servers.tcp()  # ours, root's: hidden from nobody
+    python = python_for("nobody")
+    r = pd("free", str(srv.port), user="nobody")
+    assert r.returncode == 4 and r.stdout == "", r.stdout
+    [line] = r.stderr.splitlines()
+    step = f"sudo {python} -m portdoctor free {srv.port}"
+    assert line.endswith(f"(try: {step})"), line
+    udp = servers.udp()
+    r = pd("free", str(udp.port), "--udp", "--dry-run", user="nobody")
+    assert r.stderr.rstrip("\n").endswith(
+        f"(try: sudo {python} -m portdoctor free {udp.port} --udp --dry-run)"
+    ), r.stderr
+    # Copied as printed (we are root already: without sudo where it is not installed).
+    copied = step if shutil.which("sudo") else step[len("sudo ") :]
+    done = subprocess.run(["bash", "-c", copied], capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{srv.port}/tcp is free" in done.stdout
+    assert srv.proc.wait(TIMEOUT) is not None
+
+
+@needs_root
 def test_nobody_sees_its_own_listener(servers: Servers) -> None:
     srv = servers.tcp(user="nobody")
     d = json.loads(pd("why", str(srv.port), "--json", user="nobody").stdout)

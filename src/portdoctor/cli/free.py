@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from .._free import FreeRefused, free
+    from ..errors import PermissionProblem
     from ..render import Painter, print_json
 
     protocol = "udp" if args.udp else "tcp"
@@ -71,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         except FreeRefused as exc:
             r = exc.result
             status = ExitStatus.REFUSED
+        except PermissionProblem as exc:
+            raise PermissionProblem(_sudo_free(str(exc), port, args)) from None
         else:
             if not r.freed and not r.dry_run:
                 status = max(status, ExitStatus.IN_USE)
@@ -85,6 +88,18 @@ def run(args: argparse.Namespace) -> int:
         data = [r.to_dict() for r in results]
         print_json(data[0] if len(data) == 1 else data)
     return status
+
+
+def _sudo_free(message: str, port: int, args: argparse.Namespace) -> str:
+    """``message`` with its sudo hint (``sudo portdoctor why PORT``, from the socket the holder of
+    which is hidden) made the command the user ran: ``sudo portdoctor free PORT...``."""
+    from ..invocation import sudo_command
+
+    udp = ["--udp"] if args.udp else []
+    why = sudo_command("why", str(port), *udp)
+    again = [*(str(p) for p in dict.fromkeys(args.ports)), *udp]
+    again += [flag for flag, on in (("--force", args.force), ("--dry-run", args.dry_run)) if on]
+    return message.replace(f"(try: {why})", f"(try: {sudo_command('free', *again)})")
 
 
 def _always(question: str) -> bool:
