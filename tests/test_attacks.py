@@ -36,6 +36,7 @@ import pytest
 from infra import (
     HTTP_SERVER,
     PM2,
+    DockerEngine,
     Supervisord,
     alive,
     find_tool,
@@ -1053,3 +1054,62 @@ def test_the_real_service_program_run_by_a_user(attacker: Attacker, tmp_path: Pa
     assert f"runs as {attacker.name} (uid {attacker.uid})" in str(cause["summary"]), cause
     commands = [str(a.get("command") or "") for a in actions]
     assert not any("shutdown" in c or "service redis" in c or "systemctl" in c for c in commands), commands
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. a process posing as a containerd shim: root's engine must hear nothing of theirs
+
+
+def _fake_shim(attacker: Attacker, container_id: str) -> tuple[int, int]:
+    """Their process named containerd-shim-runc-v2 (a link to python) whose arguments claim
+    ``-namespace moby -id ID``, and a child of it that listens: (port, the child's pid)."""
+    folder = attacker.mkdir(f"shim-{uuid.uuid4().hex[:6]}")
+    shim = attacker.link(f"{folder.name}/containerd-shim-runc-v2", attacker.python)
+    argv = [str(shim), "-c", "pass", "-namespace", "moby", "-id", container_id, "-address", "/x"]
+    info = attacker.spawn({"python": str(shim), "argv": argv, "child": {"port": 0}})
+    child = info["child"]
+    assert isinstance(child, dict)
+    return int(child["port"]), int(child["pid"])
+
+
+@pytest.mark.docker
+def test_a_fake_shim_cannot_send_requests_to_roots_engine(attacker: Attacker, docker: DockerEngine) -> None:
+    """An id with CR LF in it once became a second request to root's Docker API (a read-only
+    `why` created a container): an id is 64 hex digits, from a shim of the engine's owner."""
+    pwned = f"pdtest-pwn-{uuid.uuid4().hex[:8]}"
+    body = json.dumps({"Image": docker.image, "Cmd": ["true"]})
+    injected = (
+        "x HTTP/1.1\r\nHost: docker\r\n\r\n"
+        f"POST /containers/create?name={pwned} HTTP/1.1\r\nHost: docker\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+    )
+    port, _ = _fake_shim(attacker, injected)
+    data = why_data(port)
+    assert (data["cause"] or {}).get("kind") != "docker", data["cause"]  # type: ignore[union-attr]
+    made = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"name={pwned}"], capture_output=True, text=True
+    )
+    assert made.stdout.strip() == "", f"root's engine created {pwned}"
+    attacker.assert_untouched()
+
+
+@pytest.mark.docker
+def test_a_fake_shim_naming_roots_container_gets_it_neither_named_nor_stopped(
+    attacker: Attacker, docker: DockerEngine
+) -> None:
+    """Their process claims to run in root's container (its real id): `why` does not name that
+    container, and `free` (without --force) stops nothing of root's."""
+    victim = docker.run("sleep", "600", extra=["--network", "none"])
+    victim_id = docker.container_id(victim)
+    port, pid = _fake_shim(attacker, victim_id)
+    data = why_data(port)
+    cause = data["cause"]
+    assert isinstance(cause, dict) and cause["kind"] != "docker", cause
+    assert victim not in json.dumps(data), data
+    r = portdoctor("free", str(port))
+    assert r.returncode == 3 and listening(port), said(r)  # another user's process: refused
+    running = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Running}}", victim], capture_output=True, text=True
+    )
+    assert running.stdout.strip() == "true", f"root's container {victim} was stopped"
+    attacker.assert_untouched()

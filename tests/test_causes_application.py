@@ -144,3 +144,11 @@ def test_own_plain_process_is_not_an_application(servers: object) -> None:
     srv = servers.tcp(cwd="/")  # type: ignore[attr-defined]
     d = why(srv.port)
     assert d.cause is not None and d.cause.kind != "application", d.cause
+
+
+def test_a_service_without_systemd_or_a_native_stop_gets_its_init_script() -> None:
+    # (no systemd unit seen: the step names the service's own unit, never "service None stop")
+    from portdoctor.causes.application import _stop_service
+
+    assert _stop_service("postgres", 5432, "", None).command == "service postgresql stop"
+    assert _stop_service("sshd", 22, "sudo ", None).command == "sudo service ssh stop"

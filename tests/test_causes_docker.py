@@ -97,6 +97,20 @@ def test_container_publishing_a_port(docker: DockerEngine) -> None:
     assert data["actions"][0]["command"] == f"docker stop {name}"  # type: ignore[index]
 
 
+def test_host_network_container_is_named_from_its_own_process(docker: DockerEngine) -> None:
+    """--network host: the container's own process holds the port. It is named from its cgroup
+    or shim (the engine's), and the engine's State.Pid must be that process or above it."""
+    port = free_port()
+    name = docker.run("httpd", "-f", "-p", f"127.0.0.1:{port}", extra=["--network", "host"])
+    wait_until(lambda: bool(why(port).holders), message="the host-network httpd listening")
+    d = why(port)
+    assert d.cause is not None and d.cause.kind == "docker", d.cause
+    assert d.cause.summary.startswith(f"Port {port} is held by Docker container '{name}'"), d.cause.summary
+    assert d.cause.stop is not None and d.cause.stop.argv == ("docker", "stop", name)
+    (info,) = d.cause.details["containers"]  # type: ignore[misc]
+    assert info["id"] == docker.container_id(name) and info["pid"] in {h.pid for h in d.holders}
+
+
 def test_compose_labels_and_restart_policy(docker: DockerEngine) -> None:
     port = free_port()
     name = docker.run(

@@ -270,7 +270,7 @@ def _stop_service(key: str, port: int, sudo: str, unit: str | None) -> Action:
         )
     return Action(
         description=f"Or stop {label} properly if you do not need it (its init script)",
-        command=f"{sudo}service {unit} stop",
+        command=f"{sudo}service {default_unit} stop",  # (no systemd unit was seen: unit is None)
         safe=False,
         kind="advice",
     )

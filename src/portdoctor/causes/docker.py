@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..model import Action, Cause, Stop
 from .actions import pick_action
 from .gates import docker_evidence
@@ -14,23 +12,38 @@ if TYPE_CHECKING:
     from ..model import Holder
     from . import Context
 
-# A container's own process (--network host): its cgroup or its containerd shim names the id.
-_CGROUP_ID = re.compile(r"(?:/docker/|docker-)([0-9a-f]{64})")
+def container_id_of(holder: Holder, engine_uid: int | None = 0) -> str | None:
+    """The id of the container this process runs in (cgroup path or containerd shim), if any.
 
+    Only what the engine's side made counts: a cgroup the engine created at the top of the tree
+    (``/system.slice/docker-ID.scope``, ``/docker/ID``; a user's own sub-cgroups are below
+    ``user.slice``), or a containerd shim that runs as the engine's owner (root). A process of
+    another user can name itself ``containerd-shim`` and write any id in its arguments.
+    The container's own pid is checked against the engine's answer afterwards (:func:`detect`).
+    """
+    from ..managers.docker import is_container_id
 
-def container_id_of(holder: Holder) -> str | None:
-    """The id of the container this process runs in (cgroup path or containerd shim), if any."""
-    if holder.cgroup:
-        m = _CGROUP_ID.search(holder.cgroup)
-        if m:
-            return m.group(1)
+    cgroup = holder.cgroup or ""
+    for head, tail in (("/system.slice/docker-", ".scope"), ("/docker/", "")):
+        if cgroup.startswith(head):
+            cid = cgroup[len(head) : len(head) + 64]
+            rest = cgroup[len(head) + 64 :]
+            if is_container_id(cid) and (rest == tail or rest.startswith(tail + "/")):
+                return cid
     for parent in holder.parents:
         argv = parent.cmdline
         if parent.name.startswith("containerd-shim") and "moby" in argv and "-id" in argv:
+            if parent.uid is None or parent.uid != engine_uid:
+                return None  # not the engine's: anyone may call a process containerd-shim
             i = argv.index("-id")
-            if i + 1 < len(argv):
-                return argv[i + 1]
+            cid = argv[i + 1] if i + 1 < len(argv) else ""
+            return cid if is_container_id(cid) else None
     return None
+
+
+def _lineage(holder: Holder) -> set[int]:
+    """The holder's pid and its ancestors' (a container's first process is one of them)."""
+    return {holder.pid, *(p.pid for p in holder.parents)}
 
 
 def _q(text: str) -> str:
@@ -45,27 +58,35 @@ def detect(ctx: Context) -> Cause | None:
         return None  # no evidence: don't pay for the engine client
     from ..managers import docker as engine
 
+    ep = engine.endpoint()
+    # The engine's processes (docker-proxy, dockerd, the shims) run as the engine's owner: root,
+    # or the user of a rootless engine. A process named like them, of anyone else, is not them.
+    owner = engine.engine_uid(ep)
+    trusted = 0 if owner is None else owner
     proxies: list[tuple[Holder, ProxyArgs | None]] = []
     engines: list[Holder] = []
     own: dict[str, Holder] = {}  # container id -> its process holding the port (host network)
     for h in ctx.holders:
-        if h.name in engine.PROXY_NAMES:
+        if h.name in engine.PROXY_NAMES and h.uid == trusted:
             proxies.append((h, engine.parse_proxy_cmdline(h.cmdline)))
-        elif h.name in engine.ENGINE_NAMES:
+        elif h.name in engine.ENGINE_NAMES and h.uid == trusted:
             engines.append(h)
         else:
-            cid = container_id_of(h)
+            cid = container_id_of(h, trusted)
             if cid:
                 own[cid] = h
     if not proxies and not engines and not own:
         return None
 
-    ep = engine.endpoint()
     found: list[Container] = []
     answered = True
     try:
         if own and not proxies and not engines:
             found = engine.inspect(sorted(own), ep)
+            # The engine's word on each container's first process: the holder must be it or run
+            # under it (a process may claim any container's id).
+            found = [c for c in found if c.id in own and c.pid in _lineage(own[c.id])]
+            own = {cid: h for cid, h in own.items() if any(c.id == cid for c in found)}
         else:
             found = engine.publishing(ctx.port, ctx.protocol, ep)
     except engine.DockerUnavailable as exc:
@@ -74,6 +95,8 @@ def detect(ctx: Context) -> Cause | None:
             f"The Docker engine ({ep.url}, from {ep.source}) did not answer: {exc}; "
             "the container could not be named."
         )
+    if not proxies and not engines and not own:
+        return None
 
     evidence: list[str] = []
     for h, args in proxies:

@@ -70,6 +70,7 @@ class Container(Record):
     ports: Sequence[dict[str, Any]] = ()  # host_ip, host_port, container_port, protocol
     labels: Mapping[str, str] = {}  # a frozen record: never mutated
     restart_policy: str | None = None  # "no", "always", "unless-stopped", "on-failure"; None: not known
+    pid: int | None = None  # its first process on the host (inspect's State.Pid); None: not known
 
     def publishes(self, port: int, protocol: str = "tcp") -> bool:
         """True when it publishes host ``port``/``protocol``."""
@@ -112,6 +113,7 @@ class Container(Record):
             "compose_service": self.compose_service,
             "compose_working_dir": self.compose_dir,
             "restart_policy": self.restart_policy,
+            "pid": self.pid,
         }
 
 
@@ -220,6 +222,8 @@ MAX_ANSWER = 64 << 20  # bytes: what the engine's socket may send us at most (it
 
 def api_get(ep: Endpoint, path: str, timeout: float = TIMEOUT) -> Any:
     """GET ``path`` from the engine's API and decode its JSON body; DockerUnavailable on failure."""
+    if not path.isascii() or any(c <= " " or c == "\x7f" for c in path):
+        raise DockerUnavailable("refused to send a request path with spaces or control characters")
     deadline = time.monotonic() + timeout
     try:
         with _connect(ep, timeout) as s:
@@ -309,7 +313,30 @@ def from_inspect(item: Mapping[str, Any]) -> Container:
         ports=ports,
         labels=dict(config.get("Labels") or {}),
         restart_policy=(restart or "no") if isinstance(restart, str) or restart is None else None,
+        pid=_pid((item.get("State") or {}).get("Pid")),
     )
+
+
+def _pid(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def is_container_id(text: str) -> bool:
+    """True for a full container id: 64 lowercase hex digits (nothing else reaches a request)."""
+    return len(text) == 64 and _HEX.issuperset(text)
+
+
+def engine_uid(ep: Endpoint) -> int | None:
+    """The owner of the engine's unix socket: root's engine, or a rootless user's; None otherwise."""
+    if not ep.url.startswith("unix://"):
+        return None
+    try:
+        return os.stat(ep.url[len("unix://") :]).st_uid
+    except OSError:
+        return None
 
 
 def _cli(argv: Sequence[str], timeout: float) -> str:
@@ -343,13 +370,16 @@ def inspect(ids: Sequence[str], ep: Endpoint | None = None, timeout: float = TIM
     """Full facts (restart policy included) about these containers."""
     ep = ep or endpoint()
     found: list[Container] = []
+    ids = [cid for cid in ids if is_container_id(cid)]
+    if not ids:
+        return found
     if ep.direct:
         for cid in ids:
             data = api_get(ep, f"/containers/{cid}/json", timeout)
             if isinstance(data, dict):
                 found.append(from_inspect(data))
         return found
-    data = json.loads(_cli(["inspect", *ids], timeout) or "[]")
+    data = json.loads(_cli(["inspect", "--", *ids], timeout) or "[]")
     return [from_inspect(item) for item in data if isinstance(item, dict)]
 
 
@@ -374,8 +404,10 @@ __all__ = [
     "api_get",
     "containers",
     "endpoint",
+    "engine_uid",
     "from_inspect",
     "inspect",
+    "is_container_id",
     "parse_proxy_cmdline",
     "publishing",
 ]
