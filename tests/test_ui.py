@@ -258,10 +258,7 @@ def test_free_asks_then_frees_and_the_port_is_free(servers: Servers) -> None:
     srv = servers.tcp()
 
     async def test(app: PortsApp, pilot: Pilot[None]) -> None:
-        await select(app, pilot, srv.port)
-        await pilot.press("f")
-        screen = app.screen
-        assert isinstance(screen, FreeScreen)
+        screen = await free_selected(app, pilot, srv.port)
         await until(pilot, lambda: screen.state == "confirm", "the plan")
         said = text_of(screen.body)
         assert f"pid {srv.pid}" in said and "SIGTERM" in said and "y: yes" in said
@@ -282,10 +279,7 @@ def test_free_answered_no_touches_nothing(servers: Servers) -> None:
     srv = servers.tcp()
 
     async def test(app: PortsApp, pilot: Pilot[None]) -> None:
-        await select(app, pilot, srv.port)
-        await pilot.press("f")
-        screen = app.screen
-        assert isinstance(screen, FreeScreen)
+        screen = await free_selected(app, pilot, srv.port)
         await until(pilot, lambda: screen.state == "confirm", "the plan")
         await pilot.press("n")
         assert not isinstance(app.screen, FreeScreen)
