@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +31,12 @@ def servers() -> Iterator[Servers]:
         yield s
     finally:
         s.cleanup()
+
+
+@pytest.fixture
+def static_site(tmp_path: Path) -> Path:
+    """A directory with an index.html that ``python3 -m http.server`` serves."""
+    d = tmp_path / "site"
+    d.mkdir()
+    (d / "index.html").write_text("hello from http.server\n")
+    return d

@@ -159,14 +159,6 @@ def nodemon_app(node_app: Path) -> Path:
     return node_app
 
 
-@pytest.fixture
-def static_dir(tmp_path: Path) -> Path:
-    d = tmp_path / "static"
-    d.mkdir()
-    (d / "index.html").write_text("hello from http.server\n")
-    return d
-
-
 # --- helpers ------------------------------------------------------------------------------------
 
 
@@ -314,7 +306,7 @@ CASES = {
         ["gunicorn", "app:app"],
     ),
     "python -m http.server": (
-        "static_dir",
+        "static_site",
         ["python3", "-m", "http.server", "{port}"],
         "-m http.server",
         "hello from http.server",

@@ -478,14 +478,6 @@ def http_get(port: int) -> str:
         return str(r.read().decode())
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    d = tmp_path / "site"
-    d.mkdir()
-    (d / "index.html").write_text("hello from http.server\n")
-    return d
-
-
 def start_run(
     procs: list[subprocess.Popen[str]], site: Path, *args: str
 ) -> tuple[subprocess.Popen[str], Path]:
@@ -519,25 +511,25 @@ def served(proc: subprocess.Popen[str], port: int, err: Path) -> str:
 
 
 def test_http_server_serves_on_the_port_its_command_names(
-    procs: list[subprocess.Popen[str]], site: Path
+    procs: list[subprocess.Popen[str]], static_site: Path
 ) -> None:
     """The issue: 'run -- python3 -m http.server N' picked a random port and rewrote N away."""
     port = free_port()
-    proc, err = start_run(procs, site, "--", sys.executable, "-m", "http.server", str(port))
+    proc, err = start_run(procs, static_site, "--", sys.executable, "-m", "http.server", str(port))
     assert served(proc, port, err) == "hello from http.server\n"
     assert "portdoctor:" not in err.read_text()  # the port asked for was free: nothing to say
 
 
 def test_the_port_the_command_names_when_busy_and_on_busy_next(
-    procs: list[subprocess.Popen[str]], site: Path, servers: Servers
+    procs: list[subprocess.Popen[str]], static_site: Path, servers: Servers
 ) -> None:
     holder = servers.tcp("0.0.0.0")
     argv = [sys.executable, "-m", "http.server", str(holder.port)]
-    out = portdoctor("run", "--", *argv, cwd=site)  # ask without a terminal: fail
+    out = portdoctor("run", "--", *argv, cwd=static_site)  # ask without a terminal: fail
     assert out.returncode == 1 and out.stdout == ""  # the command never ran
     assert out.stderr.startswith(f"portdoctor: port {holder.port}/tcp is busy: "), out.stderr
     assert f"pid {holder.pid}" in out.stderr
-    proc, err = start_run(procs, site, "--on-busy", "next", "--", *argv)
+    proc, err = start_run(procs, static_site, "--on-busy", "next", "--", *argv)
     # the note names the new port: wait for it, then the server must be there
     text = str(wait_until(lambda: "Using" in err.read_text() and err.read_text(), TIMEOUT, 0.2, "the note"))
     new = int(text.split("Using ", 1)[1].split()[0])
@@ -552,11 +544,11 @@ def test_the_port_the_command_names_when_busy_and_on_busy_next(
 
 
 def test_port_overrides_the_port_the_command_names_and_says_so(
-    procs: list[subprocess.Popen[str]], site: Path
+    procs: list[subprocess.Popen[str]], static_site: Path
 ) -> None:
     port, other = free_port(), free_port()
     proc, err = start_run(
-        procs, site, "--port", str(port), "--", sys.executable, "-m", "http.server", str(other)
+        procs, static_site, "--port", str(port), "--", sys.executable, "-m", "http.server", str(other)
     )
     assert served(proc, port, err) == "hello from http.server\n"
     lines = err.read_text().splitlines()
