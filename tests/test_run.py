@@ -231,7 +231,6 @@ def test_unhandled_sigterm_kills_the_command_and_run_reports_it(procs: list[subp
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty and tty signals as on Linux")
 def test_ctrl_c_on_a_terminal_reaches_the_command_once() -> None:
     """Ctrl-C goes to the whole foreground group: the command must not get it twice."""
-    import pty
 
     # The command takes its SIGINTs with sigwaitinfo, which says who sent each: the terminal
     # (si_code SI_KERNEL) or a process (SI_USER, with its pid). Standard signals that arrive
@@ -252,12 +251,7 @@ def test_ctrl_c_on_a_terminal_reaches_the_command_once() -> None:
     )
     argv = [sys.executable, "-m", "portdoctor", "run", "--port", str(free_port()), "--",
             sys.executable, "-c", child]  # fmt: skip
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            os.execv(argv[0], argv)
-        finally:
-            os._exit(127)
+    pid, fd = _on_a_pty(argv)
     output = b""
     try:
         deadline = time.monotonic() + TIMEOUT
@@ -277,15 +271,7 @@ def test_ctrl_c_on_a_terminal_reaches_the_command_once() -> None:
                 output += chunk
         _, status = os.waitpid(pid, 0)
     finally:
-        os.close(fd)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        _end_pty(pid, fd)
     assert b"count 1" in output, output
     assert os.waitstatus_to_exitcode(status) == 5  # portdoctor waited for it, did not die of Ctrl-C
 
@@ -558,8 +544,8 @@ def test_port_overrides_the_port_the_command_names_and_says_so(
     ]
 
 
-def _on_a_terminal(argv: list[str], answer: bytes) -> str:
-    """Run ``argv`` on a pseudo-terminal, answer its question with ``answer``; all it printed."""
+def _on_a_pty(argv: list[str]) -> tuple[int, int]:
+    """Start ``argv`` on a new pseudo-terminal: (its pid, the terminal's fd)."""
     import pty
 
     pid, fd = pty.fork()
@@ -568,6 +554,22 @@ def _on_a_terminal(argv: list[str], answer: bytes) -> str:
             os.execv(argv[0], argv)
         finally:
             os._exit(127)
+    return pid, fd
+
+
+def _end_pty(pid: int, fd: int) -> None:
+    """Close the terminal; kill and reap the process if it still runs."""
+    os.close(fd)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _on_a_terminal(argv: list[str], answer: bytes) -> str:
+    """Run ``argv`` on a pseudo-terminal, answer its question with ``answer``; all it printed."""
+    pid, fd = _on_a_pty(argv)
     output = b""
     answered = False
     try:
@@ -586,10 +588,7 @@ def _on_a_terminal(argv: list[str], answer: bytes) -> str:
                 output += chunk
         os.waitpid(pid, 0)
     finally:
-        os.close(fd)
-        with __import__("contextlib").suppress(ProcessLookupError, ChildProcessError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        _end_pty(pid, fd)
     assert answered, output
     return output.decode("utf-8", "replace").replace("\r\n", "\n")
 
