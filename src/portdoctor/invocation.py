@@ -20,14 +20,14 @@ import sys
 
 from .quoting import join as shell_join
 
-__all__ = ["SUDO_PATH", "own_command", "self_command", "sudo_command"]
+__all__ = ["SUDO_PATH", "own_command", "self_command", "sudo_command", "which"]
 
 # The directories every common sudoers secure_path holds (Debian/Ubuntu add /usr/local/*, RHEL 8
 # and Fedora did not): a command found here runs under sudo by its name.
 SUDO_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def _which(name: str, path: str | None = None) -> str | None:
+def which(name: str, path: str | None = None) -> str | None:
     """``name`` on ``path`` (default: PATH) as a shell would find it (shutil costs ~2 ms to import)."""
     for d in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
         candidate = os.path.join(d or ".", name)
@@ -45,7 +45,7 @@ def _same_file(a: str, b: str) -> bool:
 
 def _on_sudo_path(name: str, path: str) -> bool:
     """True if running ``name`` under sudo would run the file at ``path``."""
-    found = _which(name, SUDO_PATH)
+    found = which(name, SUDO_PATH)
     return found is not None and _same_file(found, path)
 
 
@@ -58,7 +58,7 @@ def _archive() -> str | None:
 
 def _python() -> str:
     """The interpreter word for the single file: ``python3`` when sudo finds one, else ours."""
-    return "python3" if _which("python3", SUDO_PATH) else os.path.abspath(sys.executable)
+    return "python3" if which("python3", SUDO_PATH) else os.path.abspath(sys.executable)
 
 
 def _prefix() -> list[str]:
@@ -85,7 +85,7 @@ def self_command(*args: str) -> str:
 def own_command(*args: str) -> str:
     """A shell command line that runs portdoctor with ``args`` for the user who ran it: plain
     ``portdoctor`` when their PATH has it, else the single file or the interpreter that runs it."""
-    if _archive() is None and _which("portdoctor"):
+    if _archive() is None and which("portdoctor"):
         return shell_join(["portdoctor", *args])
     return self_command(*args)
 
