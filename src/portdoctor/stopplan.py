@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from .errors import PermissionProblem, parse_port, parse_protocol
-from .model import TCP
+from .model import TCP, UDP
 from .platforms import WINDOWS
 from .quoting import join as shell_join
 from .record import Record
@@ -236,11 +236,16 @@ def plan(
     held = {p for s in listen for p in s.holders} | kept
     holders = [h for h in d.holders if h.pid in held]
     if not holders:
-        hint = next((h.hint for h in d.hidden if h.hint), None)
-        raise PermissionProblem(
-            f"port {number}/{protocol} is in use but its holder cannot be seen"
-            + (f" (try: {hint})" if hint else " (run as root or as the owner)")
-        )
+        # A hidden holder with a hint is one sudo would show: the hint is this stop, under sudo
+        # (the back-end's hint is `why`, the question of a read-only command).
+        if any(h.hint for h in d.hidden):
+            from .invocation import sudo_command
+
+            udp = ("--udp",) if protocol == UDP else ()
+            hint = f" (try: {sudo_command('free', str(number), *udp)})"
+        else:
+            hint = " (run as root or as the owner)"
+        raise PermissionProblem(f"port {number}/{protocol} is in use but its holder cannot be seen{hint}")
     holder_targets = tuple(_group(holders))
     stop = cause.stop if cause is not None and signal_managers else None
     refused: list[str] = []

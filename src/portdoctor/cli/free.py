@@ -91,15 +91,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sudo_free(message: str, port: int, args: argparse.Namespace) -> str:
-    """``message`` with its sudo hint (``sudo portdoctor why PORT``, from the socket the holder of
-    which is hidden) made the command the user ran: ``sudo portdoctor free PORT...``."""
+    """``message`` with its sudo hint (the library's ``sudo portdoctor free PORT``) made the whole
+    command the user ran: every port, and ``--force`` / ``--dry-run`` when given."""
     from ..invocation import sudo_command
 
     udp = ["--udp"] if args.udp else []
-    why = sudo_command("why", str(port), *udp)
+    plain = sudo_command("free", str(port), *udp)
     again = [*(str(p) for p in dict.fromkeys(args.ports)), *udp]
     again += [flag for flag, on in (("--force", args.force), ("--dry-run", args.dry_run)) if on]
-    return message.replace(f"(try: {why})", f"(try: {sudo_command('free', *again)})")
+    return message.replace(f"(try: {plain})", f"(try: {sudo_command('free', *again)})")
 
 
 def _always(question: str) -> bool:
