@@ -36,6 +36,22 @@ def median_time(argv: list[str], runs: int, env: dict[str, str] | None = None) -
     return statistics.median(times)
 
 
+def interleaved_medians(
+    commands: list[list[str]], runs: int, env: dict[str, str] | None = None
+) -> list[float]:
+    """Median wall time of each command, run in turns (one of each per round, after a warm-up):
+    a shared machine's drift then moves every command alike, not just the ones run later."""
+    for argv in commands:
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    times: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for argv, mine in zip(commands, times):
+            t0 = time.perf_counter()
+            subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            mine.append(time.perf_counter() - t0)
+    return [statistics.median(mine) for mine in times]
+
+
 def portdoctor_argv() -> list[str]:
     """The installed console script next to this interpreter, else ``python -m portdoctor``."""
     script = os.path.join(os.path.dirname(sys.executable), "portdoctor")
@@ -107,9 +123,11 @@ def main() -> int:
     listener, port = start_listener()
     try:
         print(f"# quiet machine: {count_processes()} processes")
-        bare = median_time([sys.executable, "-c", "pass"], args.runs * 3, env)
-        why_quiet = median_time([*pd, "why", str(port)], args.runs * 3, env)
-        check_quiet = median_time([*pd, "check", str(port)], args.runs * 3, env)
+        bare, why_quiet, check_quiet = interleaved_medians(
+            [[sys.executable, "-c", "pass"], [*pd, "why", str(port)], [*pd, "check", str(port)]],
+            args.runs * 3,
+            env,
+        )
         rows = [
             ("python -c pass", bare, ""),
             (f"portdoctor why {port}", why_quiet, f"{why_quiet / bare:5.2f}x python -c pass"),
