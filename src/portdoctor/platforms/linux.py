@@ -14,7 +14,6 @@ read, and splits the work over forked workers, one per CPU, when the machine is 
 
 from __future__ import annotations
 
-import _struct as struct  # the C module: struct.py is one more file to find and read at start-up
 import os
 import sys
 
@@ -46,16 +45,27 @@ _TCP_LISTEN_BIT = 1 << 10
 _ALL_STATES = 0xFFFFFFFF
 _PF_KTHREAD = 0x00200000
 
-_NLMSGHDR = struct.Struct("=IHHII")
-_RTATTR = struct.Struct("=HH")
-# inet_diag_req_v2: family, protocol, ext, pad, states, then inet_diag_sockid (48 bytes).
-_REQ = struct.Struct("=BBBBI48s")
-# inet_diag_msg: family, state, timer, retrans; sockid (sport, dport big-endian; src; dst; if;
-# cookie); expires, rqueue, wqueue, uid, inode.
-_MSG_HEAD = struct.Struct("=BBBB")
-_MSG_PORTS = struct.Struct(">HH")
-_MSG_TAIL = struct.Struct("=IIIII")
+# The structs are packed and read with int.to_bytes and memoryview casts, in the host's byte
+# order: the _struct extension costs ~0.3 ms to load, 2% of `why`'s run.
+# nlmsghdr: u32 length, u16 type, u16 flags, u32 seq, u32 pid.
+_NLMSGHDR_SIZE = 16
+# inet_diag_msg: u8 family, state, timer, retrans; sockid (u16 sport, dport big-endian, src[16],
+# dst[16], u32 if, u32 cookie[2]); u32 expires, rqueue, wqueue, uid, inode.
 _MSG_LEN = 72
+_HOST = sys.byteorder
+
+
+def _u16(value: int) -> bytes:
+    return value.to_bytes(2, _HOST)
+
+
+def _u32(value: int) -> bytes:
+    return value.to_bytes(4, _HOST)
+
+
+def _nlmsg(mtype: int, flags: int, seq: int, body: bytes) -> bytes:
+    """A netlink message: the nlmsghdr (our pid left 0, for the kernel to fill), then ``body``."""
+    return _u32(_NLMSGHDR_SIZE + len(body)) + _u16(mtype) + _u16(flags) + _u32(seq) + _u32(0) + body
 
 
 class NetlinkUnavailable(OSError):
@@ -68,8 +78,9 @@ def _bytecode(port: int) -> bytes:
     Two conditions, each an op followed by an op carrying the port: 'yes' moves to the next
     condition, 'no' jumps past the end (len + 4), which the kernel reads as a reject.
     """
-    ge = struct.pack("=BBHBBH", _INET_DIAG_BC_S_GE, 8, 20, 0, 0, port)
-    le = struct.pack("=BBHBBH", _INET_DIAG_BC_S_LE, 8, 12, 0, 0, port)
+    # inet_diag_bc_op: u8 code, u8 yes, u16 no; the port goes in the 'no' of the op after it.
+    ge = bytes((_INET_DIAG_BC_S_GE, 8)) + _u16(20) + b"\0\0" + _u16(port)
+    le = bytes((_INET_DIAG_BC_S_LE, 8)) + _u16(12) + b"\0\0" + _u16(port)
     return ge + le
 
 
@@ -109,7 +120,7 @@ def _netlink_dump(
         attr = b""
         if port is not None:
             code = _bytecode(port)
-            attr = _RTATTR.pack(_RTATTR.size + len(code), _INET_DIAG_REQ_BYTECODE) + code
+            attr = _u16(4 + len(code)) + _u16(_INET_DIAG_REQ_BYTECODE) + code  # an rtattr
         seq = 0
         for protocol in protocols:
             if listening_only:
@@ -118,15 +129,9 @@ def _netlink_dump(
                 states = _ALL_STATES
             for family in (_AF_INET, _AF_INET6):
                 seq += 1
-                body = _REQ.pack(family, _IPPROTO[protocol], 0, 0, states, b"\0" * 48) + attr
-                head = _NLMSGHDR.pack(
-                    _NLMSGHDR.size + len(body),
-                    _SOCK_DIAG_BY_FAMILY,
-                    _NLM_F_REQUEST | _NLM_F_DUMP,
-                    seq,
-                    0,
-                )
-                sock.sendto(head + body, (0, 0))
+                # inet_diag_req_v2: u8 family, protocol, ext, pad; u32 states; a zero sockid.
+                body = bytes((family, _IPPROTO[protocol], 0, 0)) + _u32(states) + b"\0" * 48 + attr
+                sock.sendto(_nlmsg(_SOCK_DIAG_BY_FAMILY, _NLM_F_REQUEST | _NLM_F_DUMP, seq, body), (0, 0))
                 _read_dump(sock, protocol, netns, found)
     finally:
         sock.close()
@@ -140,33 +145,42 @@ def _read_dump(sock: object, protocol: str, netns: int | None, found: list[Socke
         if not data:
             return
         off = 0
-        end = len(data)
-        while off + _NLMSGHDR.size <= end:
-            length, mtype, _flags, _seq, _pid = _NLMSGHDR.unpack_from(data, off)
-            if length < _NLMSGHDR.size:
+        end = len(data) & ~3  # netlink messages are 4-byte aligned
+        words = memoryview(data)[:end].cast("I")  # u32 at byte offset o: words[o >> 2]
+        halves = memoryview(data)[:end].cast("H")  # u16 at byte offset o: halves[o >> 1]
+        while off + _NLMSGHDR_SIZE <= end:
+            length = words[off >> 2]
+            mtype = halves[(off >> 1) + 2]
+            if length < _NLMSGHDR_SIZE:
                 return
             if mtype == _NLMSG_DONE:
                 return
             if mtype == _NLMSG_ERROR:
-                (err,) = struct.unpack_from("=i", data, off + _NLMSGHDR.size)
+                at = off + _NLMSGHDR_SIZE
+                err = int.from_bytes(data[at : at + 4], _HOST, signed=True)
                 if err:
                     raise NetlinkUnavailable(-err, os.strerror(-err))
                 return
-            msg = off + _NLMSGHDR.size
-            found.append(_parse_msg(data, msg, off + length, protocol, netns))
+            msg = off + _NLMSGHDR_SIZE
+            found.append(_parse_msg(data, words, halves, msg, min(off + length, end), protocol, netns))
             off += (length + 3) & ~3
 
 
-def _parse_msg(data: bytes, msg: int, end: int, protocol: str, netns: int | None) -> Socket:
-    family, state, _timer, _retrans = _MSG_HEAD.unpack_from(data, msg)
-    sport, dport = _MSG_PORTS.unpack_from(data, msg + 4)
+def _parse_msg(
+    data: bytes, words: memoryview, halves: memoryview, msg: int, end: int, protocol: str, netns: int | None
+) -> Socket:
+    """One inet_diag_msg at byte ``msg`` (4-aligned) of ``data``, its attributes up to ``end``."""
+    family, state, timer = data[msg], data[msg + 1], data[msg + 2]
+    sport = data[msg + 4] << 8 | data[msg + 5]
+    dport = data[msg + 6] << 8 | data[msg + 7]
     src = data[msg + 8 : msg + 24]
     dst = data[msg + 24 : msg + 40]
-    expires, _rq, _wq, uid, inode = _MSG_TAIL.unpack_from(data, msg + 52)
+    tail = (msg + 52) >> 2
+    expires, uid, inode = words[tail], words[tail + 3], words[tail + 4]
     v6only = None
     off = msg + _MSG_LEN
     while off + 4 <= end:
-        alen, atype = _RTATTR.unpack_from(data, off)
+        alen, atype = halves[off >> 1], halves[(off >> 1) + 1]
         if alen < 4:
             break
         if atype == _INET_DIAG_SKV6ONLY:
@@ -186,7 +200,7 @@ def _parse_msg(data: bytes, msg: int, end: int, protocol: str, netns: int | None
         remote_address=_ntop(family, dst) if connected else None,
         remote_port=dport if connected else None,
         v6only=v6only if family == _AF_INET6 else None,
-        expires=expires / 1000.0 if _timer else None,
+        expires=expires / 1000.0 if timer else None,
     )
 
 
