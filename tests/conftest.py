@@ -18,6 +18,10 @@ _BIN = os.path.dirname(sys.executable)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
 
+# Every diagnosis the suite makes, in this process and in the portdoctor commands it runs, proves
+# the gates it finds closed (causes.CHECK_GATES): a gate that would lose a cause fails the test.
+os.environ["PORTDOCTOR_CHECK_GATES"] = "1"
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator

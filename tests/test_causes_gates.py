@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from portdoctor._find import Finding
 from portdoctor.causes import Context
-from portdoctor.causes.gates import GATES
+from portdoctor.causes.gates import ANNOTATOR_GATES, GATES
 from portdoctor.model import Holder, ProcessRef, Socket
 
 # A pid no process has (above the kernel's pid_max limit): nothing of the test runner leaks in.
@@ -14,17 +15,20 @@ NO_SUCH_PID = 2**22 + 1
 PLAIN = ProcessRef(pid=1, name="init", cmdline=("/sbin/init",))
 
 
-def ctx_with(holder: Holder) -> Context:
+ME = os.geteuid()
+
+
+def ctx_with(holder: Holder, port: int = 3000) -> Context:
     sock = Socket(
         protocol="tcp",
         family="ipv4",
         address="0.0.0.0",
-        port=3000,
+        port=port,
         state="LISTEN",
         inode=7,
         holders=(holder.pid,),
     )
-    return Context(port=3000, protocol="tcp", finding=Finding((sock,), (holder,), ()))
+    return Context(port=port, protocol="tcp", finding=Finding((sock,), (holder,), ()))
 
 
 def holder(**kw: object) -> Holder:
@@ -46,10 +50,47 @@ def open_gates(h: Holder) -> set[str]:
 
 
 HOLDER_GATES = {"reloader", "ide", "application", "duplicate", "orphan", "devserver"}
+PLAIN_GATES = {"duplicate", "orphan", "devserver"}
 
 
 def test_a_plain_process_opens_no_manager_gate() -> None:
-    assert open_gates(holder(cgroup="/")) == HOLDER_GATES
+    assert open_gates(holder(cgroup="/")) == PLAIN_GATES
+    assert open_gates(holder(cgroup="/", uid=ME)) == PLAIN_GATES  # yours: no reloader, IDE, service
+
+
+def test_reloader_gate() -> None:
+    nodemon = ProcessRef(pid=9, name="node", cmdline=("node", "/usr/lib/node_modules/nodemon/bin/nodemon.js"))
+    assert "reloader" in open_gates(holder(cgroup="/", uid=ME, parents=(nodemon, PLAIN)))
+    reload = ("/v/bin/python3", "/v/bin/uvicorn", "app:app", "--reload")
+    assert "reloader" in open_gates(holder(cgroup="/", uid=ME, name="python3", cmdline=reload))
+    # another user's: the reloader detector speaks only of yours ('application' speaks for theirs)
+    theirs = open_gates(holder(cgroup="/", uid=ME + 1, parents=(nodemon, PLAIN)))
+    assert "reloader" not in theirs and "application" in theirs
+
+
+def test_ide_gate() -> None:
+    code = ProcessRef(pid=9, name="code", cmdline=("/usr/share/code/code", "--type=utility"))
+    assert "ide" in open_gates(holder(cgroup="/", uid=ME, parents=(code, PLAIN)))
+    debugpy = ("/usr/bin/python3", "-m", "debugpy", "--listen", "5678", "app.py")
+    assert "ide" in open_gates(holder(cgroup="/", uid=ME, name="python3", cmdline=debugpy))
+    assert "ide" not in open_gates(holder(cgroup="/", uid=ME + 1, parents=(code, PLAIN)))
+
+
+def test_application_gate() -> None:
+    assert "application" in open_gates(holder(cgroup="/", uid=ME, name="nginx", cmdline=("nginx: master",)))
+    java = ("java", "-cp", "/x", "org.elasticsearch.bootstrap.Elasticsearch")
+    assert "application" in open_gates(holder(cgroup="/", uid=ME, name="java", cmdline=java))
+    assert "application" in open_gates(holder(cgroup="/", uid=ME + 1))
+
+
+def test_privileged_annotator_gate() -> None:
+    from portdoctor.ranges import unprivileged_port_start
+
+    gate = ANNOTATOR_GATES["privileged"]
+    start = unprivileged_port_start()
+    assert not gate(ctx_with(holder(), port=max(start, 1)))
+    if start > 1:
+        assert gate(ctx_with(holder(), port=start - 1)) == (sys.platform != "win32")
 
 
 def test_no_holder_opens_no_gate() -> None:

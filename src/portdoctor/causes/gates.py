@@ -93,6 +93,49 @@ def _mismatch(ctx: Context) -> bool:
     return probe is not None and probe.ok
 
 
+def _reloader(ctx: Context) -> bool:
+    """A holder of yours is a reloader or runs under one (its command line or a parent's), or the
+    Werkzeug/Django reloader set its environment (reloader.find_reloader's evidence)."""
+    from .argv import reloader_name
+
+    for h in ctx.holders:
+        if not ctx.is_mine(h):
+            continue
+        if reloader_name(h.cmdline, h.name) or any(reloader_name(p.cmdline, p.name) for p in h.parents):
+            return True
+        env = ctx.environ(h.pid) or {}
+        if env.get("WERKZEUG_RUN_MAIN") == "true" or env.get("RUN_MAIN") == "true":
+            return True
+    return False
+
+
+def _ide(ctx: Context) -> bool:
+    """A holder of yours, or a process above it, is a part of an IDE, or VS Code's debugger set its
+    environment (ide.find_session's evidence)."""
+    from .argv import ide_of
+
+    for h in ctx.holders:
+        if not ctx.is_mine(h):
+            continue
+        if ide_of(h.cmdline, h.name) or any(ide_of(p.cmdline, p.name) for p in h.parents):
+            return True
+        if "VSCODE_INSPECTOR_OPTIONS" in (ctx.environ(h.pid) or {}):
+            return True
+    return False
+
+
+def _application(ctx: Context) -> bool:
+    """A holder is a known service by its command line, or runs as another user."""
+    from .argv import service_name
+
+    for h in ctx.holders:
+        if service_name(h.name, h.cmdline):
+            return True
+        if (h.uid is not None or h.user is not None) and not ctx.is_mine(h):
+            return True
+    return False
+
+
 def _held(ctx: Context) -> bool:
     """A process holds the listening socket: the detectors that look only at holders need one."""
     return bool(ctx.holders)
@@ -106,11 +149,24 @@ GATES: dict[str, Callable[[Context], bool]] = {
     "pm2": pm2_evidence,
     "supervisord": _supervisord,
     "systemd": _systemd,
+    "reloader": _reloader,
+    "ide": _ide,
+    "application": _application,
     # Each of these starts with "for holder in ctx.holders" or "if not ctx.holders: return None".
-    "reloader": _held,
-    "ide": _held,
-    "application": _held,
     "duplicate": _held,
     "orphan": _held,
     "devserver": _held,
 }
+
+
+def _below_unprivileged(ctx: Context) -> bool:
+    """The port needs privileges to bind (privileged.annotate has nothing to say otherwise)."""
+    if WINDOWS:
+        return False
+    from ..ranges import unprivileged_port_start
+
+    return 0 < ctx.port < unprivileged_port_start()
+
+
+# The same for the annotators (causes.ANNOTATORS), which add notes whatever cause won.
+ANNOTATOR_GATES: dict[str, Callable[[Context], bool]] = {"privileged": _below_unprivileged}

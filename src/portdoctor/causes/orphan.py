@@ -10,8 +10,7 @@ import os
 
 from ..model import Cause, Holder, ProcessRef
 from .actions import free_action, kill_action, pick_action
-from .argv import basename
-from .ide import is_interactive_shell
+from .argv import basename, is_interactive_shell
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

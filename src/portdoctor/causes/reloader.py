@@ -14,7 +14,7 @@ import os
 from ..model import Action, Cause, Holder, ProcessRef, Stop
 from ..quoting import join as shell_join
 from .actions import kill_action
-from .argv import WATCHER_BINARIES, basename, program
+from .argv import program, reloader_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,32 +23,6 @@ if TYPE_CHECKING:
     from . import Context
 
 _RUN_MAIN_ENV = ("WERKZEUG_RUN_MAIN", "RUN_MAIN")
-
-
-def reloader_name(argv: Sequence[str], name: str = "") -> str | None:
-    """The reloader this command line is (``"nodemon"``, ``"uvicorn --reload"``...), or None.
-
-    Pure: decides from the command line alone. The Werkzeug and Django reloaders are only
-    recognisable together with their child (see :func:`_python_reloader`)."""
-    prog, options, rest = program(argv or (name,))
-    if not prog:
-        return None
-    if prog in WATCHER_BINARIES:
-        return WATCHER_BINARIES[prog]
-    if prog == "cargo" and rest[:1] == ["watch"]:
-        return "cargo-watch"
-    if prog == "dotnet" and "watch" in rest[:2]:
-        return "dotnet watch"
-    if prog == "tsx" and rest[:1] == ["watch"]:
-        return "tsx watch"
-    first = basename(argv[0]).lower() if argv else ""
-    if first in ("node", "nodejs") and any(o == "--watch" or o.startswith("--watch-path") for o in options):
-        return "node --watch"
-    if prog in ("uvicorn", "hypercorn") and any(a == "--reload" or a.startswith("--reload-") for a in rest):
-        return f"{prog} --reload"
-    if prog == "flask" and "run" in rest and any(a in ("--reload", "--debug") for a in rest):
-        return "flask reloader"
-    return None
 
 
 def _python_reloader(parent: ProcessRef, holder: Holder, ctx: Context) -> str | None:
