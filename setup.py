@@ -10,6 +10,6 @@ import os
 from setuptools import setup
 
 if os.name == "nt":
-    setup(entry_points={"console_scripts": ["portdoctor = portdoctor.cli:main"]})
+    setup(entry_points={"console_scripts": ["portdoctor = portdoctor.cli:entry"]})
 else:
     setup(scripts=["bin/portdoctor"])

@@ -35,8 +35,8 @@ MAIN = (
     "import sys\n"
     "if sys.version_info < (3, 9):\n"
     "    sys.exit('portdoctor needs Python >= 3.9, this is ' + sys.version.split()[0])\n"
-    "from portdoctor.cli import main\n"
-    "sys.exit(main())\n"
+    "from portdoctor.cli import entry\n"
+    "sys.exit(entry())\n"
 )
 STAMP = (2020, 1, 1, 0, 0, 0)
 

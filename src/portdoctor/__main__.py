@@ -2,7 +2,7 @@
 
 import sys
 
-from portdoctor.cli import main
+from portdoctor.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())

@@ -8,6 +8,7 @@ stays cheap.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -100,8 +101,44 @@ class _Namespace:
         self.__dict__.update(values)
 
 
+# Commands that answer at once and exit, run without the cyclic garbage collector (see main()).
+# The others (a stop that waits, a poll loop, a supervisor, an interface, a stream) keep it.
+_QUICK = ("why", "check", "ls", "pick")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (see README: exit codes)."""
+    """Run the command line; return the exit code (see README: exit codes).
+
+    The cyclic garbage collector is paused until the command is known, and for the quick ones
+    (:data:`_QUICK`) until they end: importing the modules of ``why`` allocates enough objects
+    to trigger a full collection (~1 ms, 5% of the run) that finds nothing to free (portdoctor's
+    values hold no reference cycles).
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _main(argv, collecting)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def entry() -> int:
+    """The installed command (``bin/portdoctor``, ``python -m portdoctor``, the zipapp): :func:`main`,
+    then an exit without the interpreter's last garbage collection.
+
+    At exit CPython looks once more for reference cycles among every object still alive, mostly
+    the modules and their functions: ~1.3 ms after ``why``, a tenth of what portdoctor adds to
+    the interpreter's own start-up. portdoctor leaves no cycle whose finalizer matters (the
+    registry commits each change, files are closed by ``with``, the standard streams are flushed
+    by the interpreter anyway), so what is alive at the end is moved out of its reach.
+    """
+    status = main()
+    gc.freeze()
+    return status
+
+
+def _main(argv: Sequence[str] | None, collecting: bool) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     try:
         args_list = _normalise(args_list)
@@ -122,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "run", None) is None:
             parser.print_help()
             return ExitStatus.USAGE
+    if collecting and args.command not in _QUICK:
+        gc.enable()
     run = args.run
     try:
         return int(run(args))
