@@ -25,17 +25,6 @@ import sys
 import time
 
 
-def median_time(argv: list[str], runs: int, env: dict[str, str] | None = None) -> float:
-    """Median wall time of running ``argv`` ``runs`` times (one warm-up run first)."""
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def interleaved_medians(
     commands: list[list[str]], runs: int, env: dict[str, str] | None = None
 ) -> list[float]:
@@ -154,13 +143,17 @@ def main() -> int:
                 "portdoctor ls": [*pd, "ls"],
                 "ss -tlnp (all)": ["ss", "-tlnp"],
             }
-            results: dict[str, float] = {}
+            present = {}
             for name, argv in tools.items():
                 if shutil.which(argv[0]) is None and not os.path.exists(argv[0]):
                     print(f"{name:<16} not installed")
                     continue
-                results[name] = median_time(argv, args.runs, env)
-                print(f"{name:<16} {results[name] * 1000:8.1f} ms")
+                present[name] = argv
+            # in turns, as on the quiet machine: a drift of the machine moves every tool alike
+            medians = interleaved_medians(list(present.values()), args.runs, env)
+            results = dict(zip(present, medians))
+            for name, secs in results.items():
+                print(f"{name:<16} {secs * 1000:8.1f} ms")
             ours = results.get("portdoctor why")
             if ours:
                 print()
