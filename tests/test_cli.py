@@ -689,3 +689,30 @@ def test_plain_parse_leaves_the_rest_to_argparse(argv: list[str]) -> None:
     from portdoctor.cli import _fast_args
 
     assert _fast_args(argv) is None
+
+
+def test_main_gives_back_the_garbage_collector_as_it_found_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """main() pauses the cyclic collector for a quick command; a library caller gets it back."""
+    import gc
+
+    from portdoctor.cli import main
+
+    assert gc.isenabled()
+    assert main(["check", str(free_port()), "--json"]) == 0
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert main(["pick", "--json", "--no-registry"]) == 0
+        assert not gc.isenabled()  # left off, as it was
+    finally:
+        gc.enable()
+    capsys.readouterr()
+
+
+def test_the_installed_command_exits_with_its_status_and_output(servers: Servers) -> None:
+    # cli.entry() skips the interpreter's last collection: the output must still be complete.
+    srv = servers.tcp()  # type: ignore[attr-defined]
+    script = Path(sys.executable).with_name("portdoctor")
+    done = subprocess.run([str(script), "why", str(srv.port), "--json"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["port"] == srv.port
