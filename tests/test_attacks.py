@@ -1113,3 +1113,36 @@ def test_a_fake_shim_naming_roots_container_gets_it_neither_named_nor_stopped(
     )
     assert running.stdout.strip() == "true", f"root's container {victim} was stopped"
     attacker.assert_untouched()
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. a command line of blanks: `exec -a " " python3 srv.py`
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"argv0": " "}, {"argv": ["   "]}, {"argv": [" \t "]}],
+    ids=["argv0-blank", "title-of-blanks", "title-blank-tab"],
+)
+def test_a_command_line_of_blanks_does_not_break_roots_commands(
+    attacker: Attacker, spec: dict[str, object]
+) -> None:
+    """A name of blanks once made root's `why` and `free` end in an IndexError traceback (the
+    recognisers took the first word of argv[0]): the process hid from root's diagnosis, and its
+    port could not be freed. It is another user's process, protected like any other."""
+    info = attacker.spawn({**spec, "port": 0})
+    port, pid = int(info["port"]), int(info["pid"])
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert argv[0].strip() == b"", argv  # the disguise took
+    data = why_data(port)
+    cause = data["cause"]
+    assert isinstance(cause, dict) and cause["kind"] == "application", cause
+    details = cause["details"]
+    assert isinstance(details, dict) and details["protected"] is True, cause
+    assert attacker.name in str(cause["summary"]), cause
+    for args in (("why", str(port)), ("ls",), ("free", str(port), "--dry-run"), ("free", str(port))):
+        r = portdoctor(*args)
+        assert "Traceback" not in r.stderr, said(r)
+        assert r.returncode in ((3,) if args[0] == "free" else (0, 1)), said(r)
+    assert listening(port)
+    attacker.assert_untouched()
