@@ -1113,3 +1113,109 @@ def test_a_fake_shim_naming_roots_container_gets_it_neither_named_nor_stopped(
     )
     assert running.stdout.strip() == "true", f"root's container {victim} was stopped"
     attacker.assert_untouched()
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. a command line of blanks: `exec -a " " python3 srv.py`
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"argv0": " "}, {"argv": ["   "]}, {"argv": [" \t "]}],
+    ids=["argv0-blank", "title-of-blanks", "title-blank-tab"],
+)
+def test_a_command_line_of_blanks_does_not_break_roots_commands(
+    attacker: Attacker, spec: dict[str, object]
+) -> None:
+    """A name of blanks once made root's `why` and `free` end in an IndexError traceback (the
+    recognisers took the first word of argv[0]): the process hid from root's diagnosis, and its
+    port could not be freed. It is another user's process, protected like any other."""
+    info = attacker.spawn({**spec, "port": 0})
+    port, pid = int(info["port"]), int(info["pid"])
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert argv[0].strip() == b"", argv  # the disguise took
+    data = why_data(port)
+    cause = data["cause"]
+    assert isinstance(cause, dict) and cause["kind"] == "application", cause
+    details = cause["details"]
+    assert isinstance(details, dict) and details["protected"] is True, cause
+    assert attacker.name in str(cause["summary"]), cause
+    for args in (("why", str(port)), ("ls",), ("free", str(port), "--dry-run"), ("free", str(port))):
+        r = portdoctor(*args)
+        assert "Traceback" not in r.stderr, said(r)
+        assert r.returncode in ((3,) if args[0] == "free" else (0, 1)), said(r)
+    assert listening(port)
+    attacker.assert_untouched()
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. another user takes the port root just freed
+
+
+GRABBER = r"""
+import os, socket, subprocess, sys, time
+port = int(sys.argv[1])
+if len(sys.argv) == 2:
+    if os.environ.get("GRABBER_NAMED") != "1":
+        os.environ["GRABBER_NAMED"] = "1"
+        os.execv(sys.executable, ["supervisord", sys.argv[0], sys.argv[1]])
+    python = os.environ["GRABBER_PYTHON"]
+    child = subprocess.Popen([python, sys.argv[0], sys.argv[1], "child"])
+    print("ready", flush=True)
+    parent = os.getppid()
+    while os.getppid() == parent and child.poll() is None:
+        time.sleep(0.2)
+    sys.exit(0)
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        s.listen(8)
+        break
+    except OSError:
+        s.close()
+        time.sleep(0.001)
+while True:
+    time.sleep(3600)
+"""
+
+
+def test_a_port_taken_by_another_user_after_free_is_no_respawn(attacker: Attacker) -> None:
+    """Root frees its own server; a process of the user, waiting for the port, binds it at once,
+    under a parent it named supervisord. `free` once reported "restarted by supervisord. Stop
+    that first: kill PID" (the user's process, or whatever gets that pid next): a listener of
+    another user is not a restart, and its chain gives root no step."""
+    port = free_port()
+    term_server = Path(__file__).parent / "fixtures" / "servers" / "term_server.py"
+    # Root's server under a shell loop, so that free watches the port (a restart after 600 s: none
+    # within the test).
+    loop = f"while true; do {sys.executable} {term_server} {port}; sleep 600; done"
+    root_server = subprocess.Popen(
+        ["bash", "-c", loop], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        wait_listening(port, what="root's server")
+        grabber = attacker.write("grabber.py", GRABBER)
+        proc = subprocess.Popen(
+            [*setpriv(attacker.name), attacker.python, str(grabber), str(port)],
+            env=attacker.env({"GRABBER_PYTHON": attacker.python}), cwd=str(attacker.dir),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        attacker.procs.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        r = portdoctor("free", str(port), "--json")
+        assert r.returncode == 1, said(r)
+        data = json.loads(r.stdout)
+        theirs = [h for h in data["holders_after"] if h["user"] == attacker.name]
+        assert theirs, data  # the user's process took the port: the attack happened
+        assert data["respawned_by"] is None, data
+        summary = str(data["summary"])
+        assert "supervisord" not in summary and "kill" not in summary, summary
+        assert attacker.name in summary and "not a restart" in summary, summary
+        assert f"why {port}" in summary, summary
+    finally:
+        kill_session(root_server.pid, timeout=5.0)
+        root_server.wait(timeout=10)
+    attacker.assert_untouched()

@@ -27,3 +27,17 @@ def test_program(argv: list[str], name: str) -> None:
 def test_basename_handles_both_separators() -> None:
     assert basename("/usr/bin/node") == "node"
     assert basename("C:\\tools\\air.exe") == "air.exe"
+
+
+@pytest.mark.parametrize("argv", [[" "], ["   "], [" \t "], [" ", "srv.py"], ["\t\n", "x"]])
+def test_a_command_line_of_blanks_is_no_program(argv: list[str]) -> None:
+    """Any user may name a process " " (exec -a " ", or a title of blanks): no recogniser may
+    fail on it (each once raised IndexError, and root's why with it)."""
+    from portdoctor.causes.argv import ide_of, is_interactive_shell, reloader_name, service_name
+    from portdoctor.relaunch import recognise
+
+    assert program(argv)[0].strip() == ""
+    assert service_name(" ", argv) is None
+    assert reloader_name(argv, " ") is None and ide_of(argv, " ") is None
+    assert is_interactive_shell(argv, " ") is False
+    assert recognise(argv) is None

@@ -413,7 +413,23 @@ def _verify(plan: Plan, state: str, steps: list[Step], settle: float, risk: str 
     before = {(t.pid, t.started) for t in (*plan.holders, *plan.targets)}
     new = [t for t in after if (t.pid, t.started) not in before]
     respawned: dict[str, Any] | None = None
-    if new:
+    # A restart runs as the user of what was stopped; a listener of another user that took the
+    # released port is not one, and nothing of its chain (a parent it named "supervisord", a pid
+    # to `kill`) is a step for the user who ran free: another local user can bind any port.
+    stopped = {t.uid for t in (*plan.holders, *plan.targets)}
+    taken = [t for t in new if t.uid not in stopped]
+    if taken:
+        from .invocation import own_command
+
+        who = ", ".join(f"{t.label} of {_owner(t)}" for t in taken)
+        pids = ", ".join(f"pid {t.pid} ({_owner(t)})" for t in taken)
+        steps.append(Step("verify", where, f"taken by {pids}, not a restart", time.monotonic() - t0))
+        udp = ["--udp"] if plan.protocol == "udp" else []
+        summary = (
+            f"{plan.port}/{plan.protocol} was released, then taken by {who}: another user's process, "
+            f"not a restart of what was stopped. See: {own_command('why', str(plan.port), *udp)}"
+        )
+    elif new:
         respawned = _respawner(d, new[0])
         who = ", ".join(t.label for t in new)
         by = respawned["name"] if respawned else "?"
@@ -438,6 +454,13 @@ def _verify(plan: Plan, state: str, steps: list[Step], settle: float, risk: str 
         respawned_by=respawned, holders_after=after, summary=summary,
         availability=d.availability, watched=watched, respawn_risk=risk,
     )  # fmt: skip
+
+
+def _owner(t: Target) -> str:
+    """'user NAME' or 'uid N' of a target, for sentences (not escaped)."""
+    if t.user:
+        return f"user {t.user}"
+    return f"uid {t.uid}" if t.uid is not None else "an unknown user"
 
 
 def _freed(

@@ -472,6 +472,8 @@ def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     args = list(argv)
     if len(args) == 1 and " " in args[0]:  # a process that rewrote its title
         args = args[0].split()
+        if not args:  # a title of blanks: no program
+            return "", [], []
     first = basename(args[0]).lower()
     if versioned(first, "php"):
         return "php", args[:1], args[1:]

@@ -67,6 +67,8 @@ def program(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     args = list(argv)
     if len(args) == 1 and " " in args[0]:  # a process that rewrote its title: "npm run dev"
         args = args[0].split()
+        if not args:  # a title of blanks (any user may set one): no program
+            return "", [], []
     first = basename(args[0]).lower()
     if first.endswith(".exe"):
         first = first[:-4]
@@ -359,7 +361,7 @@ def service_name(name: str, argv: Sequence[str]) -> str | None:
     """The key in :data:`SERVICES` this process is, or None (pure: name and command line only)."""
     candidates = [name.lower()]
     if argv:
-        first = argv[0].split()[0] if argv[0] else ""
+        first = next(iter(argv[0].split()), "")  # argv[0] may be blanks only (exec -a " ")
         candidates.append(os.path.basename(first).lower().rstrip(":"))
         prog = program(argv)[0]
         if prog:
