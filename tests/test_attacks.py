@@ -562,6 +562,7 @@ def test_fake_supervisord_free_refused_and_the_users_supervisorctl_never_runs(at
     assert isinstance(child, dict)
     cause = why_cause(port)
     assert cause.get("kind") == "supervisord", cause
+    assert f"it runs as user {attacker.name}, not you" in str(cause["summary"]), cause  # whose it is
     # Without --force: refused, it is another user's manager; with supervisorctl on root's PATH
     # and without (where the user's, beside their supervisord, was the one run).
     for path in (SYSTEM_PATH, WITH_PM2):

@@ -137,6 +137,10 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
         sudo = "sudo "
     else:
         sudo = f"sudo -u {shell_quote(facts.user if facts and facts.user else f'#{sd.uid}')} "
+    # Any user can run a supervisord (or name a process so): say whose it is when not yours.
+    theirs = ""
+    if sd.uid is not None and sd.uid != ctx.my_uid:
+        theirs = f"; it runs as user {facts.user if facts and facts.user else f'uid {sd.uid}'}, not you"
     evidence = [
         f"pid {holder.pid} ({holder.name}) holds the listening socket",
         f"its parent chain contains supervisord (pid {sd.pid}): {' '.join(sd.cmdline) or sd.name}",
@@ -150,7 +154,7 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
     if spec:
         summary = (
             f"Port {ctx.port} is held by supervisord program '{spec}' (pid {holder.pid}, supervisord pid "
-            f"{sd.pid}{where}); stop it with supervisorctl"
+            f"{sd.pid}{where}){theirs}; stop it with supervisorctl"
             + (", or supervisord will start it again." if respawns else ".")
         )
         stop_argv = [*argv, "stop", spec]
@@ -173,7 +177,7 @@ def _cause(ctx: Context, holder: Holder, sd: ProcessRef) -> Cause:
     else:
         summary = (
             f"Port {ctx.port} is held by {holder.name} (pid {holder.pid}), a program of supervisord "
-            f"(pid {sd.pid}{where}); stop it with supervisorctl."
+            f"(pid {sd.pid}{where}){theirs}; stop it with supervisorctl."
         )
         stop_argv = []
         actions = [
