@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,37 @@ def test_plain_server_skips_the_watch(sessions: list[subprocess.Popen[str]]) -> 
     start(sessions, [sys.executable, str(TERM_SERVER), str(port)], port)
     human = cli("free", str(port))
     assert human.returncode == 0 and "No respawn watch: nothing in the holder's chain" in human.stdout
+
+
+def test_own_dev_server_started_from_a_terminal_skips_the_watch(
+    sessions: list[subprocess.Popen[str]], static_site: Path
+) -> None:
+    # `python3 -m http.server` as a user starts it in a directory of their own and runs
+    # portdoctor from there: the cause is dev-server (a plain process of yours; not duplicate,
+    # which a server started from this checkout is), and nothing in its chain restarts it.
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=static_site, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    sessions.append(proc)
+    wait_listening(port, what="http.server")
+
+    def there(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portdoctor", *args],
+            cwd=static_site, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    why = json.loads(there("why", str(port), "--json").stdout)
+    assert why["cause"]["kind"] == "dev-server", why["cause"]
+    plan = json.loads(there("free", str(port), "--dry-run", "--json").stdout)
+    assert plan["steps"][-1]["result"].startswith("planned: no respawn watch"), plan["steps"][-1]
+    r = there("free", str(port))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "No respawn watch: nothing in the holder's chain" in r.stdout, r.stdout
+    assert not alive(proc.pid)
 
 
 def test_dry_run_says_whether_it_will_watch(sessions: list[subprocess.Popen[str]]) -> None:

@@ -483,8 +483,10 @@ def _same_user(t: Target) -> bool:
 
 NO_RESPAWNER = "nothing in the holder's chain restarts it"
 REMNANT_SECONDS = 60  # Linux: TCP_TIMEWAIT_LEN, and tcp_fin_timeout's default for FIN_WAIT2
+# Causes whose manager restarts what it runs. Not dev-server (a plain process of yours, e.g. a
+# server started from a terminal): its parent chain, walked below, says whether anything restarts it.
 _RESPAWNING_CAUSES = frozenset(
-    {"pm2", "docker", "systemd", "supervisord", "nodemon", "dev-server", "ide", "launchd", "windows-service"}
+    {"pm2", "docker", "systemd", "supervisord", "nodemon", "ide", "launchd", "windows-service"}
 )
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "tcsh", "csh"})
 _SUPERVISORS = frozenset(
