@@ -4,6 +4,8 @@ catching the respawn) under a shell loop and under PM2 with autorestart."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import PM2, SERVERS, alive, free_port, holders, kill_session, wait_listening, wait_until
+from infra import PM2, SERVERS, alive, free_port, holders, kill_session, require, wait_listening, wait_until
 from infra import portdoctor_cli as cli
 
 pytest_plugins = ["infra"]
@@ -89,6 +91,29 @@ def test_own_dev_server_started_from_a_terminal_skips_the_watch(
     assert r.returncode == 0, r.stdout + r.stderr
     assert "No respawn watch: nothing in the holder's chain" in r.stdout, r.stdout
     assert not alive(proc.pid)
+
+
+def test_npm_run_dev_is_no_respawner(sessions: list[subprocess.Popen[str]], tmp_path: Path) -> None:
+    # npm renames itself ("npm run dev": one word with spaces in /proc/PID/cmdline) and leads the
+    # job's process group, as from a terminal; it ends when its script does, restarting nothing.
+    require(shutil.which("npm") is not None, "npm is needed")
+    port = free_port()
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text(json.dumps({"name": "app", "scripts": {"dev": f"node {HTTP_SERVER}"}}))
+    proc = subprocess.Popen(
+        ["npm", "run", "dev"], cwd=app, env={**os.environ, "PORT": str(port)},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    sessions.append(proc)
+    wait_listening(port, what="npm run dev")
+    r = subprocess.run(
+        [sys.executable, "-m", "portdoctor", "free", str(port), "--json"],
+        cwd=app, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    data = json.loads(r.stdout)
+    assert data["freed"] is True, r.stdout + r.stderr
+    assert data["respawn_watch"] is None, data["respawn_watch"]
 
 
 def test_dry_run_says_whether_it_will_watch(sessions: list[subprocess.Popen[str]]) -> None:
