@@ -540,6 +540,28 @@ def test_free_of_a_hidden_holder_suggests_free_under_sudo(servers: Servers) -> N
 
 
 @needs_root
+def test_ls_with_hidden_holders_gives_the_sudo_command_that_works(servers: Servers) -> None:
+    """ls as a user who cannot see root's holders: one line names the command that shows them
+    (this install's, as for why and free: plain 'sudo portdoctor' is not found for a venv, pipx
+    or python -m), with ls's flags; copied as printed, it lists the holder."""
+    srv = servers.udp()  # ours, root's: hidden from nobody
+    python = python_for("nobody")
+    ls = pd("ls", "--udp", user="nobody")
+    assert ls.returncode == 0, ls.stderr
+    [row] = [x for x in ls.stdout.splitlines() if x.startswith(f"{srv.port} ")]
+    assert " ? " in row, row
+    step = f"sudo {python} -m portdoctor ls --udp"
+    assert any(line.endswith(step) for line in ls.stdout.splitlines()), ls.stdout
+    copied = step if shutil.which("sudo") else step[len("sudo ") :]
+    done = subprocess.run(["bash", "-c", copied], capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [row] = [x for x in done.stdout.splitlines() if x.startswith(f"{srv.port} ")]
+    assert f" {srv.pid} " in row, row
+    # Nothing hidden: no such line.
+    assert "sudo" not in pd("ls", "--udp").stdout
+
+
+@needs_root
 def test_nobody_sees_its_own_listener(servers: Servers) -> None:
     srv = servers.tcp(user="nobody")
     d = json.loads(pd("why", str(srv.port), "--json", user="nobody").stdout)

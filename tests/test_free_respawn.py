@@ -4,13 +4,16 @@ catching the respawn) under a shell loop and under PM2 with autorestart."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from infra import PM2, SERVERS, alive, free_port, holders, kill_session, wait_listening, wait_until
+from infra import PM2, SERVERS, alive, free_port, holders, kill_session, require, wait_listening, wait_until
 from infra import portdoctor_cli as cli
 
 pytest_plugins = ["infra"]
@@ -57,6 +60,60 @@ def test_plain_server_skips_the_watch(sessions: list[subprocess.Popen[str]]) -> 
     start(sessions, [sys.executable, str(TERM_SERVER), str(port)], port)
     human = cli("free", str(port))
     assert human.returncode == 0 and "No respawn watch: nothing in the holder's chain" in human.stdout
+
+
+def test_own_dev_server_started_from_a_terminal_skips_the_watch(
+    sessions: list[subprocess.Popen[str]], static_site: Path
+) -> None:
+    # `python3 -m http.server` as a user starts it in a directory of their own and runs
+    # portdoctor from there: the cause is dev-server (a plain process of yours; not duplicate,
+    # which a server started from this checkout is), and nothing in its chain restarts it.
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=static_site, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    sessions.append(proc)
+    wait_listening(port, what="http.server")
+
+    def there(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portdoctor", *args],
+            cwd=static_site, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    why = json.loads(there("why", str(port), "--json").stdout)
+    assert why["cause"]["kind"] == "dev-server", why["cause"]
+    plan = json.loads(there("free", str(port), "--dry-run", "--json").stdout)
+    assert plan["steps"][-1]["result"].startswith("planned: no respawn watch"), plan["steps"][-1]
+    r = there("free", str(port))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "No respawn watch: nothing in the holder's chain" in r.stdout, r.stdout
+    assert not alive(proc.pid)
+
+
+def test_npm_run_dev_is_no_respawner(sessions: list[subprocess.Popen[str]], tmp_path: Path) -> None:
+    # npm renames itself ("npm run dev": one word with spaces in /proc/PID/cmdline) and leads the
+    # job's process group, as from a terminal; it ends when its script does, restarting nothing.
+    require(shutil.which("npm") is not None, "npm is needed")
+    port = free_port()
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "package.json").write_text(json.dumps({"name": "app", "scripts": {"dev": f"node {HTTP_SERVER}"}}))
+    proc = subprocess.Popen(
+        ["npm", "run", "dev"], cwd=app, env={**os.environ, "PORT": str(port)},
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, text=True, start_new_session=True,
+    )  # fmt: skip
+    sessions.append(proc)
+    wait_listening(port, what="npm run dev")
+    r = subprocess.run(
+        [sys.executable, "-m", "portdoctor", "free", str(port), "--json"],
+        cwd=app, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    data = json.loads(r.stdout)
+    assert data["freed"] is True, r.stdout + r.stderr
+    assert data["respawn_watch"] is None, data["respawn_watch"]
 
 
 def test_dry_run_says_whether_it_will_watch(sessions: list[subprocess.Popen[str]]) -> None:

@@ -505,3 +505,30 @@ def test_run_on_busy_next_moves_the_port_written_in_the_arguments(argv_app: Path
             assert f"port {port}/tcp is busy: " in out and f"Using {new} instead" in out, out
             assert f"port {new} in place of {port} in its arguments: node srv.js {new}" in out, out
             assert "EADDRINUSE" not in out, out
+
+
+# --- a module run by the interpreter of an activated venv (python3 -m uvicorn) --------------------
+
+
+def test_the_step_of_a_venv_module_works_in_a_shell_without_the_venv(asgi_app: Path, tmp_path: Path) -> None:
+    """`source venv/bin/activate; python3 -m uvicorn main:app --port N`: the kernel gives only the
+    base interpreter and argv[0] is `python3`, which a new terminal (no venv active) finds
+    without uvicorn. The step names the venv's interpreter, and runs from such a terminal."""
+    _tool("uvicorn")
+    port = free_port()
+    env = _env()
+    env["VIRTUAL_ENV"] = str(Path(BIN).parent)
+    with start(f"exec python3 -m uvicorn main:app --port {port}", asgi_app, env) as first:
+        assert serving(first, "hello from asgi") == port
+        command = str(pick_step(port)["command"])
+        assert "-m uvicorn main:app --port" in command, command
+        assert not command.startswith(f"cd {asgi_app} && python3 "), command
+        # A new terminal: portdoctor on PATH (as pipx puts it), no venv, the system's python3.
+        bin_dir = tmp_path / "user-bin"
+        bin_dir.mkdir()
+        (bin_dir / "portdoctor").symlink_to(Path(BIN) / "portdoctor")
+        plain = {k: v for k, v in _env().items() if k != "VIRTUAL_ENV"}
+        plain["PATH"] = os.pathsep.join((str(bin_dir), "/usr/bin", "/bin"))
+        with start(command, tmp_path, plain) as second:
+            new = serving(second, "hello from asgi", exclude=port)
+            assert new != port and "hello from asgi" in fetch(port)

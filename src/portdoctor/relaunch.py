@@ -757,9 +757,10 @@ def as_typed(argv: Sequence[str], cwd: str | None) -> list[str]:
             out[i] = "./" + rel if "/" not in rel else rel
             continue
         name = basename(a)
-        if i == 0 and is_interpreter(name) and not _in_venv(a):
-            out[i] = name  # /usr/bin/python3, ~/.pyenv/.../python3, /usr/local/bin/node: as typed
-            continue
+        if i == 0 and is_interpreter(name):
+            if not _in_venv(a):
+                out[i] = name  # /usr/bin/python3, ~/.pyenv/.../python3, /usr/local/bin/node: as typed
+            continue  # a venv's: by its path even while it is active here (not in a new terminal)
         found = which(name)
         if found and os.path.realpath(found) == os.path.realpath(a):
             out[i] = name
@@ -889,8 +890,35 @@ def for_holder(holder: Holder, port: int | None = None) -> Launch | None:
     launch = recognise(argv, port)
     if launch is None:
         return None
-    shown = as_typed(launch.argv, holder.cwd)
+    shown = as_typed(_venv_interpreter(holder, launch.argv), holder.cwd)
     return launch.replace(argv=tuple(shown), cwd=holder.cwd)
+
+
+def _venv_interpreter(holder: Holder, argv: Sequence[str]) -> Sequence[str]:
+    """``argv`` with a bare interpreter (``python3 -m uvicorn``, typed with a venv active) named
+    by the venv's path: the kernel gives the base interpreter only, and a new terminal without
+    the venv finds another ``python3``, without the venv's packages.
+
+    The interpreter is looked up on the PATH the holder started with, only for a process of
+    the user running portdoctor, and kept only if it is a venv's (pyvenv.cfg beside its bin/)
+    and resolves to the very program the kernel runs (``/proc/PID/exe``)."""
+    word = argv[0] if argv else ""
+    if not word or "/" in word or "\\" in word or not is_interpreter(word) or not holder.exe:
+        return argv
+    if not hasattr(os, "geteuid") or holder.uid != os.geteuid():
+        return argv
+    from .platforms import current as platform
+
+    path = (platform.environ(holder.pid) or {}).get("PATH", "")
+    dirs = [d for d in path.split(os.pathsep) if os.path.isabs(d)]
+    found = which(word, os.pathsep.join(dirs)) if dirs else None
+    if found is None or not _in_venv(found):
+        return argv
+    try:
+        same = os.path.samefile(found, holder.exe)
+    except OSError:
+        return argv
+    return [found, *argv[1:]] if same else argv
 
 
 def known_as(holder: Holder) -> str | None:

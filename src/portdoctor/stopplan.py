@@ -483,8 +483,10 @@ def _same_user(t: Target) -> bool:
 
 NO_RESPAWNER = "nothing in the holder's chain restarts it"
 REMNANT_SECONDS = 60  # Linux: TCP_TIMEWAIT_LEN, and tcp_fin_timeout's default for FIN_WAIT2
+# Causes whose manager restarts what it runs. Not dev-server (a plain process of yours, e.g. a
+# server started from a terminal): its parent chain, walked below, says whether anything restarts it.
 _RESPAWNING_CAUSES = frozenset(
-    {"pm2", "docker", "systemd", "supervisord", "nodemon", "dev-server", "ide", "launchd", "windows-service"}
+    {"pm2", "docker", "systemd", "supervisord", "nodemon", "ide", "launchd", "windows-service"}
 )
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish", "busybox", "tcsh", "csh"})
 _SUPERVISORS = frozenset(
@@ -547,6 +549,8 @@ def _restarts(ref: ProcessRef, *, direct: bool, same_group: bool) -> str | None:
     """Whether one link of a chain can restart what runs below it: a reason, "stop" (the walk
     ends: nothing above it restarts the holder), or None (look further up)."""
     argv = ref.cmdline
+    if len(argv) == 1 and " " in argv[0]:
+        argv = tuple(argv[0].split())  # a process that renamed itself: npm's "npm run dev"
     base = os.path.basename(argv[0]) if argv else ref.name
     base = base.lstrip("-")
     name = ref.name

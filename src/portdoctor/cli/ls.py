@@ -65,4 +65,12 @@ def run(args: argparse.Namespace) -> int:
     print(table(out, headers, paint, width=terminal_width(), squeeze={7: 16, 5: 15}))
     if args.all and any(r.socket.foreign_netns for r in rows):
         print(paint("* in another network namespace: does not conflict with yours", "dim"))
+    hidden = sum(1 for r in rows if r.hidden)
+    if hidden and os.geteuid() != 0:
+        # The command that works for this install (sudo's PATH has no venv, pipx or python -m).
+        from ..invocation import sudo_command
+
+        flags = ["--all"] if args.all else (["--udp"] if args.udp else [])
+        what = "holder is" if hidden == 1 else "holders are"
+        print(f"{hidden} {what} not visible to you; to see them: {sudo_command('ls', *flags)}")
     return ExitStatus.OK
