@@ -56,7 +56,6 @@ def test_plain_server_skips_the_watch(sessions: list[subprocess.Popen[str]]) -> 
     assert not alive(proc.pid)
     verify = data["steps"][-1]
     assert verify["action"] == "verify" and verify["result"] == "free"
-    assert verify["seconds"] < 0.5  # no fixed 1 s window (the benchmark measures the real time)
     start(sessions, [sys.executable, str(TERM_SERVER), str(port)], port)
     human = cli("free", str(port))
     assert human.returncode == 0 and "No respawn watch: nothing in the holder's chain" in human.stdout
