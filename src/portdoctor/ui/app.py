@@ -618,7 +618,13 @@ class PortsApp(App[None]):
         if hidden:
             t.append("  ")
             if self.euid not in (0, -1):
-                t.append(f"{hidden} hidden: sudo portdoctor ui", style="bold")
+                # The command that works for this install (sudo's PATH has no venv or pipx), when
+                # it fits: a command cut at the edge would not work when copied.
+                from ..invocation import sudo_command
+
+                full = f"{hidden} hidden: {sudo_command('ui')}"
+                fits = len(t.plain) + len(full) + len(note) + 4 <= self.size.width
+                t.append(full if fits else f"{hidden} hidden: needs sudo (Enter shows how)", style="bold")
             else:
                 t.append(f"{hidden} hidden (see why)", style="dim")
         if note:
