@@ -658,7 +658,13 @@ class PortsApp(App[None]):
         return self.rows.get(key) or (self.gone[key][0] if key in self.gone else None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self.query_one("#details").has_class("shown"):
+        from textual.css.query import NoMatches
+
+        try:
+            shown = self.query_one("#details").has_class("shown")
+        except NoMatches:
+            return  # a highlight queued while the app closes: its widgets are gone
+        if shown:
             self._show_details()
         self._diagnose_selected()
 
