@@ -10,6 +10,12 @@ import pytest
 
 import portdoctor
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from servers import Servers
+
 FUNCTIONS = ("find", "free", "pick", "wait")
 
 
@@ -57,3 +63,68 @@ def test_in_use_and_is_free_are_the_one_definition_of_free() -> None:
     assert (portdoctor.in_use(idle), portdoctor.is_free(idle)) == (False, True)
     with socket.create_server(("127.0.0.1", idle)):
         assert (portdoctor.in_use(idle), portdoctor.is_free(idle)) == (True, False)
+
+
+# --- the library's own callers: one protocol as a string, and bad input as UsageError -------
+
+
+def test_find_sockets_and_listening_take_one_protocol_as_a_string(servers: Servers) -> None:
+    # why(port, "udp") takes one protocol; find/sockets/listening take a sequence of them, and
+    # a str is one: find(port, "udp") iterated "u", "d", "p" and ended in KeyError: 'u'.
+    srv = servers.udp("127.0.0.1")
+    assert srv.pid in [h.pid for h in portdoctor.find(srv.port, "udp").holders]
+    assert portdoctor.find(srv.port, "udp") == portdoctor.find(srv.port, ("udp",))
+    assert [s.state for s in portdoctor.sockets(srv.port, "udp")] == ["UNCONN"]
+    assert srv.port in [r.socket.port for r in portdoctor.listening("udp")]
+
+
+def _bad_calls(port: int) -> list[tuple[str, Callable[[], object]]]:
+    """(the start of the message, a call with bad input) for every public function."""
+    P = portdoctor
+    return [
+        ("invalid port -1", lambda: P.find(-1)),
+        ("invalid port 'abc'", lambda: P.find("abc")),  # type: ignore[arg-type]
+        ("invalid port 70000", lambda: P.sockets(70000)),
+        ("invalid port 3000.0", lambda: P.why(3000.0)),  # type: ignore[arg-type]
+        ("invalid port None", lambda: P.why(None)),  # type: ignore[arg-type]
+        ("invalid port None", lambda: P.free(None, dry_run=True)),  # type: ignore[arg-type]
+        ("invalid port 3000.0", lambda: P.wait(3000.0, timeout=0)),  # type: ignore[arg-type]
+        ("invalid port 0: expected a number from 1 to 65535", lambda: P.is_free(0)),
+        ("invalid port -1: expected a number from 1 to 65535", lambda: P.in_use(-1)),
+        ("invalid port -1: expected a number from 0 to 65535", lambda: P.can_bind(-1)),
+        ("invalid --near port 'abc'", lambda: P.pick(near="abc", registry=False)),  # type: ignore[arg-type]
+        ("invalid protocol 'TCP'", lambda: P.find(port, "TCP")),
+        ("invalid protocol 'sctp'", lambda: P.find(port, ["sctp"])),
+        ("invalid protocol ''", lambda: P.sockets(port, "")),
+        ("invalid protocol 'UDP'", lambda: P.listening("UDP")),
+        ("invalid timeout 'soon'", lambda: P.free(port, timeout="soon")),  # type: ignore[arg-type]
+        ("invalid timeout None", lambda: P.free(port, timeout=None)),  # type: ignore[arg-type]
+        ("invalid timeout inf", lambda: P.free(port, timeout=float("inf"))),
+        ("invalid timeout inf", lambda: P.wait(port, timeout=float("inf"))),
+        ("invalid timeout True", lambda: P.wait(port, timeout=True)),
+        ("invalid interval 'x'", lambda: P.wait(port, timeout=0, interval="x")),  # type: ignore[arg-type]
+    ]
+
+
+def test_bad_input_is_a_usage_error_from_the_one_validator_of_its_kind() -> None:
+    # The messages of the CLI's validators (errors.parse_port, parse_protocol, parse_seconds),
+    # never AttributeError, KeyError, OverflowError or TypeError from deep inside.
+    from infra import free_port
+
+    port = free_port()
+    for start, call in _bad_calls(port):
+        with pytest.raises(portdoctor.UsageError) as caught:
+            call()
+        assert str(caught.value).startswith(start), (start, caught.value)
+
+
+def test_a_port_as_text_is_taken_where_why_takes_it() -> None:
+    # why, free and wait took "3000"; is_free, in_use, can_bind and pick(near=) did not.
+    from infra import free_port
+
+    port = free_port()
+    assert portdoctor.is_free(str(port)) is True
+    assert portdoctor.in_use(str(port)) is False
+    assert portdoctor.can_bind(str(port)).ok  # type: ignore[arg-type]
+    same = portdoctor.pick(near=port, registry=False).port  # the search from that port
+    assert portdoctor.pick(near=str(port), registry=False).port == same  # type: ignore[arg-type]

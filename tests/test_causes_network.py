@@ -24,6 +24,10 @@ LINUX = sys.platform.startswith("linux")
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 pytestmark = pytest.mark.skipif(not LINUX, reason="Linux socket semantics")
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from servers import Servers
+
 
 def cli(*args: str, prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=SRC)
@@ -100,6 +104,16 @@ def test_loopback_holder_vs_another_loopback_address() -> None:
         assert cli("check", str(port), "--host", "127.0.0.2", "-q").returncode == 0
         assert cli("check", str(port), "-q").returncode == 1
         assert cli("check", str(port), "--host", "127.0.0.1", "-q").returncode == 1
+
+
+def test_reuseport_group_on_another_loopback_address_is_named_once(servers: Servers) -> None:
+    # Two processes of a SO_REUSEPORT group: two sockets on one address. The summary said
+    # "only taken on 127.0.0.1:PORT, 127.0.0.1:PORT"; the evidence names each holder.
+    port = servers.reuseport(2, host="127.0.0.1")[0].port
+    d = why(port, host="127.0.0.2")
+    assert d.cause is not None and d.cause.kind == "address-mismatch"
+    assert d.cause.summary.count(f"127.0.0.1:{port}") == 1, d.cause.summary
+    assert sum(f"127.0.0.1:{port}" in e for e in d.cause.evidence) == 2, d.cause.evidence
 
 
 def test_address_not_of_this_machine() -> None:

@@ -210,3 +210,31 @@ def test_cli_check_through_the_generic_backend(servers: Servers) -> None:
     srv.stop()
     wait_until(lambda: not _on_port(srv.port), 60, message="the listener to go")
     assert _cli("check", str(srv.port)).returncode == 0
+
+
+def test_a_connection_no_process_holds_is_no_hidden_holder() -> None:
+    # The server closed its side and exited its sockets: FIN_WAIT2 on the port, held by no
+    # process (the kernel finishes the close). psutil names no pid for it (Windows: pid 0); the
+    # back-end made it a socket of "a process we cannot see", even for root, and `free` ended
+    # with "a process we cannot see holds connection(s) on it". As on Linux: inode 0, nobody's.
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
+        accepted, _ = server.accept()
+        accepted.close()  # our side sends FIN first: FIN_WAIT2 once the client acknowledges
+    try:
+        def remnant() -> list[Socket]:
+            return [s for s in generic.sockets(port) if s.state == "FIN_WAIT2"]
+
+        wait_until(remnant, 30, message="the FIN_WAIT2 remnant")
+        [s] = remnant()
+        assert (s.inode, s.holders) == (0, ())
+        assert generic.attach_holders([s])[1] == []  # not hidden
+        done = _cli("why", str(port), "--json")
+        d = json.loads(done.stdout)
+        assert d["hidden"] == [], d["hidden"]
+        assert d["cause"]["kind"] == "time-wait", d["cause"]
+    finally:
+        client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import parse_port, parse_protocols
 from .model import TCP, Hidden, Holder, Socket
 from .platforms import current as platform
 from .record import Record
@@ -28,32 +29,40 @@ class Finding(Record):
         return any(s.listening and not s.foreign_netns for s in self.sockets)
 
 
-def sockets(port: int | None, protocols: Sequence[str] = (TCP,), *, all_netns: bool = True) -> list[Socket]:
+def sockets(
+    port: int | str | None, protocols: str | Sequence[str] = (TCP,), *, all_netns: bool = True
+) -> list[Socket]:
     """Sockets on ``port`` (all ports when None): fast, from the kernel, without holders.
 
-    ``all_netns`` adds the sockets of other network namespaces (marked ``foreign_netns``); they
-    never conflict with a bind in ours, and reading them costs a /proc table per namespace.
+    ``protocols``: "tcp", "udp" or a sequence of them. ``all_netns`` adds the sockets of other
+    network namespaces (marked ``foreign_netns``); they never conflict with a bind in ours, and
+    reading them costs a /proc table per namespace.
     """
-    return platform.sockets(port, protocols, all_netns=all_netns)
+    number = None if port is None else parse_port(port)
+    return platform.sockets(number, parse_protocols(protocols), all_netns=all_netns)
 
 
-def is_free(port: int, protocol: str = TCP, *, host: str | None = None) -> bool:
-    """True when ``port`` is free by portdoctor's one definition, the answer of ``check``,
-    ``why`` and ``free``: a server binding it, with SO_REUSEADDR and without, on every address
-    (``host`` None: the IPv4 wildcard and the dual-stack IPv6 one) gets no "address in use"
-    (:func:`portdoctor.probe.availability`, real binds). A connection that outlived its listener
-    or a TIME_WAIT remnant makes it not free; a privileged port nobody holds is free even when
-    you may not bind it (``can_bind`` says whether your own bind works).
+def is_free(port: int | str, protocol: str = TCP, *, host: str | None = None) -> bool:
+    """True when ``port`` is free by portdoctor's one definition: what ``check`` answers.
+
+    That is the answer of ``check``, ``why`` and ``free``: a server binding it, with
+    SO_REUSEADDR and without, on every address (``host`` None: the IPv4 wildcard and the
+    dual-stack IPv6 one) gets no "address in use" (:func:`portdoctor.probe.availability`, real
+    binds). A connection that outlived its listener or a TIME_WAIT remnant makes it not free; a
+    privileged port nobody holds is free even when you may not bind it (``can_bind`` says
+    whether your own bind works).
     """
     from .probe import availability
 
-    return availability(port, protocol, host=host).free
+    return availability(parse_port(port), protocol, host=host).free
 
 
-def in_use(port: int, protocol: str = TCP, *, host: str | None = None) -> bool:
-    """``not is_free(...)``: a bind like a server's would fail with "address in use" (a listener,
-    or connections and remnants that fail a plain bind). Not only "something listens": for that
-    (the socket table alone) see :func:`listened`."""
+def in_use(port: int | str, protocol: str = TCP, *, host: str | None = None) -> bool:
+    """``not is_free(...)``: a bind like a server's would fail with "address in use".
+
+    That is a listener, or connections and remnants that fail a plain bind. Not only
+    "something listens": for that (the socket table alone) see :func:`listened`.
+    """
     return not is_free(port, protocol, host=host)
 
 
@@ -63,10 +72,17 @@ def listened(port: int, protocol: str = TCP) -> bool:
     return any(s.listening for s in platform.sockets(port, (protocol,), all_netns=False))
 
 
-def find(port: int | None, protocols: Sequence[str] = (TCP,), *, listening_only: bool = False) -> Finding:
-    """Sockets on ``port`` with the full facts of every process holding them."""
+def find(
+    port: int | str | None, protocols: str | Sequence[str] = (TCP,), *, listening_only: bool = False
+) -> Finding:
+    """Sockets on ``port`` with the full facts of every process holding them.
+
+    ``port`` None is every port; ``protocols`` is "tcp", "udp" or a sequence of them.
+    """
+    number = None if port is None else parse_port(port)
+    protocols = parse_protocols(protocols)
     pids = platform.all_pids()
-    found = platform.sockets(port, protocols, listening_only=listening_only, pids=pids)
+    found = platform.sockets(number, protocols, listening_only=listening_only, pids=pids)
     with_holders, hidden, unreadable = platform.attach_holders(found, pids)
     return Finding(
         sockets=tuple(sorted(with_holders, key=_order)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import FreeRefused, UsageError
+from .errors import FreeRefused, parse_seconds
 from .model import TCP
 from .quoting import join as shell_join
 from .record import Record
@@ -600,8 +600,7 @@ def free(
     ``progress(step)`` is called with each :class:`Step` as it completes (not for a dry run or
     a refusal, which complete nothing): the same steps, in the same order, as the result's.
     """
-    if not timeout >= 0:
-        raise UsageError(f"invalid timeout {timeout!r}: expected a number of seconds >= 0")
+    timeout = parse_seconds(timeout)
     p = plan(port, protocol, force=force, signal_managers=signal_managers)
     if dry_run:
         if p.refused:

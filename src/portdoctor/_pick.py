@@ -189,6 +189,7 @@ def search(
     """
     from .ranges import unsafe_kind, why_unsafe
 
+    near = _near(near)
     rng = _range(near, range)
     if start is None and near is None:
         start = _random.randint(*rng)
@@ -226,9 +227,13 @@ def search(
     raise NoFreePort(f"no free port in {rng[0]}-{rng[1]}/{protocol}: skipped {summary}")
 
 
+def _near(near: int | str | None) -> int | None:
+    """``near`` as a port number (a port given as text, as ``why`` takes it), or None."""
+    return None if near is None else parse_port(near, what="--near port")
+
+
 def _range(near: int | None, rng: tuple[int, int] | None) -> tuple[int, int]:
-    if near is not None:
-        near = parse_port(near, what="--near port")
+    near = _near(near)
     if rng is None:
         if near is None:
             return DEFAULT_RANGE
@@ -256,6 +261,7 @@ def pick(
     skipped with a note.
     """
     parse_protocol(protocol)
+    near = _near(near)
     rng = _range(near, range)  # validates near and range before anything else
     if registry is None:
         from .registry import Registry

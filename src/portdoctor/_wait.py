@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import UsageError, parse_port, parse_protocol
+from .errors import UsageError, parse_port, parse_protocol, parse_seconds
 
 FREE = "free"
 LISTENING = "listening"
@@ -48,8 +48,8 @@ def wait(
     if until not in STATES:
         raise UsageError(f"invalid state {until!r}: expected 'free', 'listening' or 'bindable'")
     parse_protocol(protocol)
-    if not timeout >= 0:  # also rejects NaN
-        raise UsageError(f"invalid timeout {timeout!r}: expected a number of seconds >= 0")
+    timeout = parse_seconds(timeout)
+    interval = parse_seconds(interval, what="interval")
     if until == BINDABLE:
         if host is not None:
             from .probe import can_bind

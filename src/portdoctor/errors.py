@@ -23,6 +23,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
     from ._free import FreeResult
@@ -166,6 +167,39 @@ def parse_protocol(protocol: str) -> str:
     return protocol
 
 
+def parse_protocols(protocols: str | Iterable[str]) -> tuple[str, ...]:
+    """``protocols`` as a tuple of 'tcp'/'udp', each checked by :func:`parse_protocol`; one
+    protocol may be given as a string (``find(3000, "udp")``, as ``why(3000, "udp")``)."""
+    if isinstance(protocols, str):
+        return (parse_protocol(protocols),)
+    try:
+        items = tuple(protocols)
+    except TypeError:
+        raise UsageError(f"invalid protocol {shown(protocols)}: expected 'tcp' or 'udp'") from None
+    return tuple(parse_protocol(p) for p in items)
+
+
+_NAN, _INF = float("nan"), float("inf")  # not math: errors.py is on every command's start-up
+
+
+def parse_seconds(value: float | str, *, what: str = "timeout") -> float:
+    """``value`` as a finite number of seconds >= 0, else UsageError (one validator for every
+    timeout and interval, the library's and the CLI's: text is read as a number)."""
+    number: float
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        number = _NAN
+    elif isinstance(value, str):
+        try:
+            number = float(value) if value.strip() else _NAN
+        except ValueError:
+            number = _NAN
+    else:
+        number = float(value)
+    if not 0 <= number < _INF:  # also rejects NaN
+        raise UsageError(f"invalid {what} {shown(value)}: expected a number of seconds >= 0")
+    return number
+
+
 
 # Default ports of the URL schemes people paste (http://localhost/ is port 80).
 _SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
@@ -224,6 +258,9 @@ def parse_port(text: str | int, *, what: str = "port", allow_zero: bool = False)
         raise UsageError(f"invalid {what}: {text!r}")
     if isinstance(text, int):
         return _number(text, text, what, allow_zero)
+    if not isinstance(text, str):  # None, 3000.0...: a port is a whole number
+        low = 0 if allow_zero else 1
+        raise UsageError(f"invalid {what} {shown(text)}: expected a number from {low} to 65535")
     s = text.strip()
     if s.startswith(":") and s[1:].isdigit():
         s = s[1:]
@@ -247,7 +284,7 @@ def _number(s: str | int, text: str | int, what: str, allow_zero: bool = False) 
     return value
 
 
-def shown(text: str | int) -> str:
+def shown(text: object) -> str:
     """The user's input as an error message shows it: quoted, escaped, at most 40 characters."""
     s = repr(text)
     return s if len(s) <= 40 else s[:37] + "..."

@@ -40,8 +40,11 @@ class Listener(Record):
         }
 
 
-def listening(protocols: Sequence[str] = (TCP,), *, all_netns: bool = False) -> list[Listener]:
-    """Every listening socket (bound, for UDP) with its holders, one row per (socket, holder)."""
+def listening(protocols: str | Sequence[str] = (TCP,), *, all_netns: bool = False) -> list[Listener]:
+    """Every listening socket (bound, for UDP) with its holders, one row per (socket, holder).
+
+    ``protocols`` is "tcp", "udp" or a sequence of them.
+    """
     from ._find import find
 
     finding = find(None, protocols, listening_only=True)

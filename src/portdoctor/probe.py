@@ -11,7 +11,7 @@ from __future__ import annotations
 import _socket as socket  # the C module: the socket package's enums cost ~3 ms of start-up
 import errno as _errno
 
-from .errors import UsageError, parse_protocol
+from .errors import UsageError, parse_port, parse_protocol
 from .platforms import WINDOWS
 from .record import Record
 
@@ -71,8 +71,7 @@ def can_bind(
     it would let the bind steal a port in use. Never raises for a port in use, a permission
     problem or an address that is not local; raises UsageError for a host that is not an address.
     """
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise UsageError(f"invalid port {port!r}: expected a number from 0 to 65535")
+    port = parse_port(port, allow_zero=True)  # 0: any free port, as bind() takes it
     parse_protocol(protocol)
     family, address, scope = _address(host, ipv6)
     family_name = "ipv6" if family == socket.AF_INET6 else "ipv4"

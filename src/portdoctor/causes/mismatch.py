@@ -82,7 +82,7 @@ def _mismatch(ctx: Context, probe: BindResult, ours: list[Socket], foreign: list
     for s in foreign:
         evidence.append(f"{_describe(ctx, s)}: in another network namespace (netns {s.netns})")
     if ours:
-        others = ", ".join(_endpoint(s) for s in ours)
+        others = ", ".join(dict.fromkeys(_endpoint(s) for s in ours))  # a SO_REUSEPORT group: once
         summary = (
             f"Your bind of {where} would succeed: port {ctx.port} is only taken on {others}, "
             "which does not conflict with it."

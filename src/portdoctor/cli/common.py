@@ -75,19 +75,10 @@ def port_arg(text: str) -> int:
 
 
 def seconds_arg(text: str) -> float:
-    """argparse type for a timeout in seconds."""
-    import argparse
-    import math
+    """argparse type for a timeout in seconds (errors.parse_seconds, the library's validator)."""
+    from ..errors import parse_seconds
 
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not value >= 0 or math.isinf(value):
-        from ..errors import shown
-
-        raise argparse.ArgumentTypeError(f"invalid timeout {shown(text)}: expected a number of seconds >= 0")
-    return value
+    return checked_arg(parse_seconds, text)
 
 
 def ask_yes(question: str) -> bool:

@@ -61,6 +61,11 @@ _STATES = {
     "BOUND": "UNCONN",  # Solaris/AIX: bound, not listening
 }
 
+# The states a TCP socket stays in after its last descriptor is closed, while the kernel finishes
+# the close on its own. Reported with no pid (Windows: pid 0), such a socket is a remnant that no
+# process holds: inode 0, as the Linux kernel reports it; not a socket of a process we cannot see.
+_REMNANT_STATES = frozenset(("TIME_WAIT", "FIN_WAIT1", "FIN_WAIT2", "CLOSING", "LAST_ACK"))
+
 # pids whose sockets we could not list during the last sockets() call (macOS without root).
 _denied: set[int] = set()
 
@@ -153,13 +158,13 @@ def sockets(
             family = _family(getattr(c, "family", _socket.AF_INET))
             remote = raddr[0] if raddr else None
             remote_port = raddr[1] if raddr else None
-            # TIME_WAIT remnants belong to nobody: inode 0, as on Linux.
+            pid = getattr(c, "pid", None)
+            # TIME_WAIT remnants, and closing sockets no process holds, belong to nobody: inode 0.
             key = (
                 0
-                if state == "TIME_WAIT"
+                if state == "TIME_WAIT" or (state in _REMNANT_STATES and not pid)
                 else socket_key(protocol, family, laddr[0], laddr[1], remote, remote_port, state)
             )
-            pid = getattr(c, "pid", None)
             if key in merged:
                 entry = merged[key]
             else:
