@@ -101,6 +101,7 @@ def look_upstream(argv: list[str]) -> None:
     """Before the arguments are parsed (cli._main): look at the writers of a piped standard input
     once, as early as the program can, for ``run`` to start from. ``python3 -m http.server``
     fails ~30 ms after it starts: argparse alone costs several of them."""
+    _EARLY.clear()  # (a run in this process whose arguments failed to parse left its own)
     if any(a != "explain" and not a.startswith("-") for a in argv):
         return  # TEXT given: standard input is not read
     fd = _pipe_in()
