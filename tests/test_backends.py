@@ -163,3 +163,31 @@ def test_a_huge_command_line_and_environment_are_capped(backend: ModuleType) -> 
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+# --- the writers of a pipe (portdoctor explain reading `cmd 2>&1 | portdoctor explain`) --------
+
+
+@pytest.mark.parametrize("backend", BACKENDS, ids=IDS)
+def test_pipe_writers(backend: ModuleType) -> None:
+    """Linux names the processes holding the write end of the pipe we read (not those that only
+    read it, not us); psutil lists no pipes, so the generic back-end says [] (the contract)."""
+    r, w = os.pipe()
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    writer = subprocess.Popen(sleeper, stdout=w)
+    reader = subprocess.Popen(sleeper, stdin=r)  # holds the read end only
+    os.close(w)
+    try:
+        found = backend.pipe_writers(r)
+        if backend is linux:
+            assert found == [writer.pid], (found, writer.pid, reader.pid)
+        else:
+            assert found == []
+        with open(os.devnull) as devnull:  # not a pipe: nobody
+            assert backend.pipe_writers(devnull.fileno()) == []
+    finally:
+        for proc in (writer, reader):
+            proc.kill()
+            proc.wait()
+        os.close(r)
+    assert backend.pipe_writers(r) == []  # closed: no pipe at all

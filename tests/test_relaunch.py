@@ -479,3 +479,102 @@ def test_a_script_that_writes_the_port_runs_its_command_with_the_new_one(tmp_pat
     assert for_holder(h.replace(parents=()), 24250) is not None
     launch = for_command(["npm", "run", "dev"], str(d), 24250)
     assert launch is not None and launch.argv_for(5000) == ["node", "srv.js", "5000"]
+
+
+# --- default ports (explain: the command writing an error that names no port) -------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "server", "port"),
+    [
+        (["python3", "manage.py", "runserver"], "django", 8000),
+        (["/usr/bin/python3", "manage.py", "runserver", "--noreload"], "django", 8000),
+        (["python3", "-m", "http.server"], "http.server", 8000),
+        (["python3", "-m", "http.server", "-b", "127.0.0.1"], "http.server", 8000),
+        (["uvicorn", "main:app", "--reload"], "uvicorn", 8000),
+        (["python3", "-m", "uvicorn", "main:app"], "uvicorn", 8000),
+        (["gunicorn", "app:app"], "gunicorn", 8000),
+        (["gunicorn", "-b", "0.0.0.0", "app:app"], "gunicorn", 8000),  # a host alone: the default port
+        (["flask", "run"], "flask", 5000),
+        (["vite"], "vite", 5173),
+        (["node", "/p/node_modules/vite/bin/vite.js", "dev"], "vite", 5173),
+        (["vite", "preview"], "vite", 4173),
+    ],
+)
+def test_default_port(argv: list[str], server: str, port: int, tmp_path: Path) -> None:
+    from portdoctor.relaunch import Default, default_port
+
+    assert default_port(argv, str(tmp_path), {}) == Default(server, port)
+    assert port_of(argv, str(tmp_path)) is None  # the default is not a port the command names
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["python3", "manage.py", "runserver", "9000"],  # it names its port
+        ["python3", "manage.py", "migrate"],  # no server
+        ["vite", "build"],
+        ["hypercorn", "app:app"],  # no default in the table
+        ["sh", "-c", "vite"],  # a shell is no server (the vite under it is read by itself)
+        ["gunicorn", "-c", "conf.py", "app:app"],  # a config file may bind
+        ["uvicorn", "main:app", "--uds", "/tmp/u.sock"],
+        ["flask", "--env-file", "prod.env", "run"],
+        [],
+    ],
+)
+def test_no_default_port(argv: list[str], tmp_path: Path) -> None:
+    from portdoctor.relaunch import default_port
+
+    assert default_port(argv, str(tmp_path), {}) is None
+
+
+def test_default_port_not_assumed_where_the_environment_or_a_file_may_set_it(tmp_path: Path) -> None:
+    from portdoctor.relaunch import Default, default_port
+
+    assert default_port(["gunicorn", "app:app"], str(tmp_path), {"PORT": "9000"}) is None
+    assert default_port(["uvicorn", "m:app"], str(tmp_path), {"UVICORN_PORT": "9000"}) is None
+    assert default_port(["flask", "run"], str(tmp_path), {"FLASK_RUN_PORT": "9000"}) is None
+    assert default_port(["vite"], str(tmp_path), {"PORT": "9000"}) == Default("vite", 5173)  # vite ignores it
+    (tmp_path / "vite.config.ts").write_text("export default { server: { port: 3000 } }\n")
+    assert default_port(["vite"], str(tmp_path), {}) is None
+    (tmp_path / ".flaskenv").symlink_to("/nonexistent")  # a dangling link is there all the same
+    assert default_port(["flask", "run"], str(tmp_path), {}) is None
+    (tmp_path / "gunicorn.conf.py").write_text("bind = '0.0.0.0:9000'\n")
+    assert default_port(["gunicorn", "app:app"], str(tmp_path), {}) is None
+
+
+def test_default_port_through_a_package_script(tmp_path: Path) -> None:
+    from portdoctor.relaunch import Default, default_port
+
+    (tmp_path / "package.json").write_text('{"scripts": {"dev": "vite", "fixed": "vite --port 3000"}}')
+    assert default_port(["npm", "run", "dev"], str(tmp_path), {}) == Default("vite", 5173)
+    assert default_port(["npm", "run", "fixed"], str(tmp_path), {}) is None
+    assert port_of(["npm", "run", "fixed"], str(tmp_path)) == 3000
+    assert default_port(["npm", "run", "dev", "--", "--port", "4000"], str(tmp_path), {}) is None
+
+
+def test_the_documented_defaults_are_the_installed_servers_own() -> None:
+    """Each default read from the server's own source where it is installed here."""
+    import http.server
+    import inspect as pyinspect
+
+    from portdoctor.relaunch import SERVERS
+
+    defaults = {s.name: s.default for s in SERVERS if s.default is not None}
+    assert "default=8000" in pyinspect.getsource(http.server).replace(" ", "")
+    assert defaults["http.server"] == 8000
+    try:
+        from django.core.management.commands import runserver
+    except ImportError:
+        pass
+    else:
+        assert int(runserver.Command.default_port) == defaults["django"]
+    try:
+        import importlib
+
+        command = importlib.import_module("uvicorn.main").main  # (uvicorn.main: the function)
+    except ImportError:
+        pass
+    else:
+        port_option = next(p for p in command.params if p.name == "port")
+        assert port_option.default == defaults["uvicorn"]

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .model import Diagnosis
+    from .upstream import Origin
 
 IN_USE = "in-use"
 PERMISSION = "permission"
@@ -1230,30 +1231,52 @@ class Explanation(Record):
 
     error: BindError
     advice: str | None
-    diagnosis: Diagnosis | None  # None: the text names no port, or a Unix socket / named pipe
+    diagnosis: Diagnosis | None  # None: no port known, or a Unix socket / named pipe
+    # Where the port came from when the text names none: the command writing to the pipe
+    # ``explain`` read (upstream.py); None when the text names it, or nothing does.
+    origin: Origin | None = None
+
+    @property
+    def port(self) -> int | None:
+        """The port diagnosed: the one the text names, else the one its writer's command uses."""
+        if self.error.port is not None or self.origin is None:
+            return self.error.port
+        return self.origin.port
+
+    @property
+    def port_source(self) -> str | None:
+        """"text", "command" (the writer's command line names it), "default" (its server's
+        default port), or None (no port known)."""
+        if self.error.port is not None:
+            return "text"
+        return self.origin.source if self.origin is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (``portdoctor explain --json``; schema in README.md)."""
         return {
-            "port": self.error.port,
+            "port": self.port,
+            "port_source": self.port_source,
+            "writer": self.origin.to_dict() if self.origin is not None else None,
             "error": self.error.to_dict(),
             "advice": self.advice,
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis is not None else None,
         }
 
 
-def diagnose_error(error: BindError) -> Diagnosis | None:
-    """The diagnosis of the port ``error`` names, over its protocol (None if it names none)."""
+def diagnose_error(error: BindError, port: int | None = None) -> Diagnosis | None:
+    """The diagnosis of the port ``error`` names (else ``port``: where it came from is the
+    caller's), over its protocol; None without a port, or for a Unix socket."""
     from .diagnose import why
     from .errors import UsageError
 
-    if error.port is None or error.protocol not in (TCP, UDP):
+    port = error.port if error.port is not None else port
+    if port is None or error.protocol not in (TCP, UDP):
         return None
     try:
-        return why(error.port, error.protocol, host=error.address)
+        return why(port, error.protocol, host=error.address)
     except UsageError:
         # A host name the probe cannot bind ("myhost.local"): diagnose the port alone.
-        return why(error.port, error.protocol)
+        return why(port, error.protocol)
 
 
 def explain(text: str | Iterable[str], *, diagnose: bool = True) -> Explanation | None:

@@ -26,7 +26,7 @@ from .record import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
     from .model import Holder
@@ -413,7 +413,15 @@ class Server(Record):
     programs: tuple[str, ...]  # program names as argv.program() returns them
     edit: _PortArg | str  # where the port goes in the arguments (set and read), or ENV (PORT=N)
     how: str
+    # The port it binds when its command names none, as its own source sets it (None: none that
+    # is documented, or not worth a guess: its errors name the port).
+    default: int | None = None
+    # What may set the port another way, so that the default is not assumed when present: an
+    # argument ("-c"), an environment variable ("PORT", upper case) or a file in its directory.
+    unless: tuple[str, ...] = ()
 
+
+_VITE_CONFIGS = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "cjs", "ts", "mts", "cts"))
 
 _FIRST_NON_BUILD = ("build", "generate", "lint", "test", "check", "optimize")
 
@@ -423,7 +431,13 @@ _vite = _sub(_FIRST_NON_BUILD, _flag(("--port",), "--strictPort"), unless=True)
 
 #: The table: every server portdoctor can relaunch on another port, and how.
 SERVERS = (
-    Server("vite", ("vite",), _vite, "--port N --strictPort"),
+    # Vite's defaults: DEFAULT_DEV_PORT 5173 and DEFAULT_PREVIEW_PORT 4173 (vite 8, dist/node);
+    # its config file may set server.port / preview.port.
+    Server(
+        "vite", ("vite",), _sub(("preview",), _flag(("--port",), "--strictPort")),
+        "--port N --strictPort", 4173, ("-c", "--config", *_VITE_CONFIGS),
+    ),
+    Server("vite", ("vite",), _vite, "--port N --strictPort", 5173, ("-c", "--config", *_VITE_CONFIGS)),
     Server("astro", ("astro",), _sub(("dev", "preview"), _flag(("--port",))), "--port N"),
     Server("sveltekit", ("svelte-kit",), _sub(("dev", "preview"), _flag(("--port",))), "--port N"),
     Server("next", ("next",), _sub(("dev", "start"), _flag(("-p", "--port"))), "-p N"),
@@ -436,13 +450,29 @@ SERVERS = (
     Server("create-react-app", ("react-scripts",), ENV, "PORT=N"),
     Server("remix", ("remix",), _sub(("vite:dev",), _flag(("--port",), "--strictPort")), "--port N"),
     Server("remix", ("remix-serve",), ENV, "PORT=N"),
-    Server("flask", ("flask",), _has("run", _flag(("--port", "-p"))), "flask run --port N"),
-    Server("django", ("manage.py", "django-admin"), _positional("runserver"), "runserver N"),
-    Server("uvicorn", ("uvicorn",), _flag(("--port",)), "--port N"),
+    # flask/cli.py: --port default 5000, read from FLASK_RUN_PORT too (auto_envvar_prefix
+    # FLASK), which .env / .flaskenv may set (python-dotenv) or -e FILE.
+    Server(
+        "flask", ("flask",), _has("run", _flag(("--port", "-p"))), "flask run --port N", 5000,
+        ("-e", "--env-file", "FLASK_RUN_PORT", ".flaskenv", ".env"),
+    ),
+    # django/core/management/commands/runserver.py: default_port = "8000".
+    Server("django", ("manage.py", "django-admin"), _positional("runserver"), "runserver N", 8000),
+    # uvicorn/main.py: --port default 8000; auto_envvar_prefix UVICORN reads UVICORN_PORT.
+    Server(
+        "uvicorn", ("uvicorn",), _flag(("--port",)), "--port N", 8000,
+        ("--uds", "--fd", "--env-file", "UVICORN_PORT", "UVICORN_UDS", "UVICORN_FD"),
+    ),
     Server("fastapi", ("fastapi",), _sub(("dev", "run"), _flag(("--port",))), "--port N"),
-    Server("gunicorn", ("gunicorn",), _bind("127.0.0.1"), "-b host:N"),
+    # gunicorn/config.py: bind default ['127.0.0.1:8000'], ['0.0.0.0:$PORT'] when PORT is set;
+    # a config file (-c, ./gunicorn.conf.py by default) or GUNICORN_CMD_ARGS may bind too.
+    Server(
+        "gunicorn", ("gunicorn",), _bind("127.0.0.1"), "-b host:N", 8000,
+        ("-c", "--config", "PORT", "GUNICORN_CMD_ARGS", "gunicorn.conf.py"),
+    ),
     Server("hypercorn", ("hypercorn",), _bind("127.0.0.1"), "-b host:N"),
-    Server("http.server", ("http.server",), _positional(None), "python -m http.server N"),
+    # Lib/http/server.py: the port argument's default is 8000.
+    Server("http.server", ("http.server",), _positional(None), "python -m http.server N", 8000),
     Server("jupyter", ("jupyter",), _sub(("notebook", "lab", "server"), _flag(("--port",))), "--port N"),
     Server("jupyter", ("jupyter-lab", "jupyter-notebook", "jupyter-server"), _flag(("--port",)), "--port N"),
     Server("rails", ("rails",), _sub(("server", "s"), _flag(("-p", "--port"))), "rails server -p N"),
@@ -815,6 +845,74 @@ def for_command(argv: Sequence[str], cwd: str | None = None, port: int | None = 
     return launch.replace(cwd=cwd) if launch else None
 
 
+class Default(Record):
+    """The port a server binds when its command names none (:func:`default_port`)."""
+
+    server: str  # the table's name: "django", "http.server"...
+    port: int
+
+
+def default_port(
+    argv: Sequence[str], cwd: str | None = None, env: Mapping[str, str] | None = None
+) -> Default | None:
+    """The server's own default port when ``argv`` runs a known server and names no port; None
+    when it names one (:func:`port_of`), the server has no documented default, or something
+    that may set the port another way is there: an argument (``-c conf.py``), a variable of
+    ``env`` (the server's environment: ``PORT`` for gunicorn) or a file in ``cwd``
+    (``gunicorn.conf.py``, ``vite.config.ts``). ``python3 manage.py runserver`` -> django 8000.
+
+    ``cwd`` belongs to the server's user: its files are looked at with ``lstat`` only.
+    """
+    words = _server_words(argv, cwd)
+    if words is None:
+        return None
+    prog, _head, rest = _split(words)
+    for server in SERVERS:
+        if prog not in server.programs:
+            continue
+        if not isinstance(server.edit, _PortArg):
+            return None
+        if server.edit.edit(list(rest)) is None:
+            continue  # not this server's command (vite build): the next entry may be
+        if server.default is None or server.edit.read(list(rest)) is not None:
+            return None
+        for item in server.unless:
+            if item.startswith("-"):
+                given = item in rest or any(a.startswith(item + "=") for a in rest)
+            elif item.isupper():
+                given = env is not None and item in env
+            else:
+                given = cwd is not None and _exists(os.path.join(cwd, item))
+            if given:
+                return None
+        return Default(server.name, server.default)
+    return None
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.lstat(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _server_words(argv: Sequence[str], cwd: str | None) -> list[str] | None:
+    """The server's command ``argv`` runs: itself, or a package-manager script's command with
+    what the call passes it (read from ``cwd``'s package.json); None when that cannot be read."""
+    call = script_call(argv)
+    if call is None:
+        return list(argv)
+    pm, script, words = call
+    scripts = read_scripts(cwd or os.getcwd())
+    if scripts is not None and script in scripts:
+        inner = _script_argv(scripts[script])
+        return None if inner is None else [*inner, *_passed(pm, argv, script)[1]]
+    if pm == "npm" or len(words) != 2:
+        return None
+    return list(argv[1:])  # yarn vite --port 5173: the package's program
+
+
 def port_of(argv: Sequence[str], cwd: str | None = None) -> int | None:
     """The port a server's command line already names, read the way the table sets it (the
     inverse of :func:`for_command`'s edit); None when it names none or portdoctor cannot tell.
@@ -827,17 +925,8 @@ def port_of(argv: Sequence[str], cwd: str | None = None) -> int | None:
     A server's default port (Vite's 5173 when no ``--port`` is written), a port in the
     environment (``PORT``, ``FLASK_RUN_PORT``) or in a config file is not read: None.
     """
-    call = script_call(argv)
-    if call is not None:
-        pm, script, words = call
-        scripts = read_scripts(cwd or os.getcwd())
-        if scripts is not None and script in scripts:
-            inner = _script_argv(scripts[script])
-            return None if inner is None else _read_port([*inner, *_passed(pm, argv, script)[1]])
-        if pm == "npm" or len(words) != 2:
-            return None
-        return _read_port(argv[1:])  # yarn vite --port 5173: the package's program
-    return _read_port(argv)
+    words = _server_words(argv, cwd)
+    return None if words is None else _read_port(words)
 
 
 def _read_port(argv: Sequence[str]) -> int | None:
@@ -960,9 +1049,11 @@ _SUBCOMMANDS = (
 
 __all__ = [
     "as_typed",
+    "Default",
     "Launch",
     "SERVERS",
     "Server",
+    "default_port",
     "for_command",
     "for_holder",
     "known_as",

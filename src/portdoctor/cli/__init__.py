@@ -149,6 +149,10 @@ def _main(argv: Sequence[str] | None, collecting: bool) -> int:
         from .common import expand_targets
 
         args_list = expand_targets(args_list)
+    if args_list[:1] == ["explain"]:  # (explainpipe) see cli/explain.py: its writer may exit soon
+        from .explain import look_upstream
+
+        look_upstream(args_list)
     args = _fast_args(args_list)
     if args is None:
         from .parser import build_parser

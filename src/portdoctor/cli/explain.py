@@ -5,6 +5,11 @@ that complete it), while the command that prints it still runs. ``npm run dev 2>
 portdoctor explain`` under nodemon or ``node --watch`` never closes the pipe, so waiting for
 the end of input would wait forever. It then exits, like ``head``: the command upstream gets a
 broken pipe on its next write. ``--wait`` reads to the end of input first, for scripts.
+
+When the error names no port (Django's "That port is already in use.", Python's "[Errno 98]
+Address already in use") and standard input is a pipe, the port is read from the command
+writing to it (upstream.py). That command may exit right after its error, so its writers are
+looked at first thing, again as the error line arrives, and once more at the end if needed.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ if TYPE_CHECKING:
     import queue
 
     from .._explain import BindError
+    from ..upstream import Writer
 
 # After a bind error line, how long the output may stay quiet before we answer: a runtime
 # prints its error and what completes it (stack, error object, HINT) in one burst.
@@ -75,8 +81,51 @@ def _reader(fd: int, out: queue.Queue[str | None]) -> None:
     out.put(None)
 
 
-def _stream(wait: bool) -> BindError | None:
-    """The first bind error on stdin, answered while the writer still runs (unless ``wait``)."""
+class _Writers:
+    """The processes writing to our standard input, as seen each time :meth:`look` is called."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.seen: list[Writer] = []
+
+    def look(self) -> None:
+        from ..upstream import merge, writers
+
+        self.seen = merge(self.seen, writers(self.fd))
+
+
+_EARLY: list[_Writers] = []
+
+
+def look_upstream(argv: list[str]) -> None:
+    """Before the arguments are parsed (cli._main): look at the writers of a piped standard input
+    once, as early as the program can, for ``run`` to start from. ``python3 -m http.server``
+    fails ~30 ms after it starts: argparse alone costs several of them."""
+    _EARLY.clear()  # (a run in this process whose arguments failed to parse left its own)
+    if any(a != "explain" and not a.startswith("-") for a in argv):
+        return  # TEXT given: standard input is not read
+    fd = _pipe_in()
+    if fd is not None:
+        watch = _Writers(fd)
+        watch.look()
+        _EARLY.append(watch)
+
+
+def _pipe_in() -> int | None:
+    """The fd of standard input when it is a pipe (its writer can be asked), else None."""
+    import os
+    import stat
+
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else None
+        return fd if fd is not None and stat.S_ISFIFO(os.fstat(fd).st_mode) else None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _stream(wait: bool, watch: _Writers | None = None) -> BindError | None:
+    """The first bind error on stdin, answered while the writer still runs (unless ``wait``).
+    ``watch`` looks at the pipe's writers when the first error line arrives."""
     import queue
     import threading
 
@@ -97,7 +146,12 @@ def _stream(wait: bool) -> BindError | None:
             break  # the output went quiet after the error: it is complete
         if line is None:
             break
-        scanner.feed(line)
+        if watch is not None and not scanner.pending:
+            scanner.feed(line)
+            if scanner.pending:  # the error line: its writer has just printed it, and may exit
+                watch.look()
+        else:
+            scanner.feed(line)
         if scanner.ready and not wait:
             break
     return scanner.result()
@@ -105,26 +159,68 @@ def _stream(wait: bool) -> BindError | None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit 0: the port is free now; 1: still in use (or unknown); 2: no bind error found."""
-    from .._explain import Explanation, advice, describe, diagnose_error, is_named_pipe, parse_bind_error
+    watch: _Writers | None = None
+    if not (args.text and args.text != ["-"]):
+        fd = _pipe_in()
+        if fd is not None:
+            # First thing, before the parser's imports: a server that fails at once is gone soon.
+            if _EARLY:  # seen before the arguments were parsed
+                watch = _EARLY.pop()
+            else:
+                watch = _Writers(fd)
+                watch.look()
+
+    from .._explain import (
+        TCP,
+        UDP,
+        Explanation,
+        advice,
+        describe,
+        diagnose_error,
+        is_named_pipe,
+        parse_bind_error,
+    )
     from ..errors import UsageError
-    from ..render import Painter, diagnosis_text, escape, print_json
+    from ..render import Painter, diagnosis_text, escape, escape_argv, print_json
 
     if args.text and args.text != ["-"]:
         error = parse_bind_error(" ".join(args.text))
     else:
-        error = _stream(getattr(args, "wait", False))
+        error = _stream(getattr(args, "wait", False), watch)
     if error is None:
         raise UsageError(
             "no bind error recognised in the text (expected e.g. 'EADDRINUSE', "
             "'Address already in use', 'port is already allocated')"
         )
-    answer = Explanation(error, advice(error), diagnose_error(error))
+    origin = None
+    if watch is not None and error.port is None and error.path is None and error.protocol in (TCP, UDP):
+        from ..upstream import origin as origin_of
+
+        origin = origin_of(watch.seen)
+        if origin is None:
+            watch.look()  # a writer that started late (sh -c 'sleep 1; exec server'), or kept running
+            origin = origin_of(watch.seen)
+    port = error.port if origin is None else origin.port
+    answer = Explanation(error, advice(error), diagnose_error(error, port), origin)
     d = answer.diagnosis
     if args.json:
         print_json(answer.to_dict())
     else:
         paint = Painter()
-        out = [paint(escape(describe(error)), "bold"), "  " + paint(escape(error.line), "dim")]
+        heading = describe(error if origin is None else error.replace(port=origin.port))
+        out = [paint(escape(heading), "bold"), "  " + paint(escape(error.line), "dim")]
+        if origin is not None:
+            from ..relaunch import as_typed
+
+            shown = as_typed(origin.writer.cmdline, origin.writer.cwd)  # (venv/bin/uvicorn: uvicorn)
+            command = escape_argv(shown or origin.writer.cmdline, None if args.verbose else 100)
+            uses = f"uses {origin.port}"
+            if origin.server is not None:
+                uses += f", the default port of {origin.server}"
+            out.append(
+                f"  The text names no port; the command writing it (pid {origin.writer.pid}: "
+                f"{command}) {uses}."
+            )
         hint = answer.advice
         if hint:
             out.append(f"  {escape(hint)}")

@@ -81,6 +81,12 @@ class Backend(Protocol):
         """Every process id."""
         ...
 
+    def pipe_writers(self, fd: int) -> list[int]:
+        """The other processes holding the write end of the pipe our ``fd`` reads (``cmd |
+        portdoctor explain``); [] when ``fd`` is no pipe, or the platform cannot tell (psutil
+        lists no pipes: the generic back-end always answers [])."""
+        ...
+
     def start_time(self, pid: int) -> float | None:
         """When it started (seconds since the epoch): with the pid, a process's identity."""
         ...

@@ -388,6 +388,12 @@ def all_pids() -> list[int]:
     return list(psutil.pids())
 
 
+def pipe_writers(fd: int) -> list[int]:
+    """Nothing: psutil lists a process's files and sockets, not its pipes, so the writer of a
+    pipe cannot be found here (``explain`` then keeps to the port its text names)."""
+    return []
+
+
 # --- holding a process still, and signalling it (for _free.py) -------------------------------
 
 

@@ -312,7 +312,11 @@ def sockets(
 def _scan(
     pids: Sequence[int], targets: dict[str, int], my_uid: int
 ) -> tuple[list[tuple[int, int]], list[int]]:
-    """Read the fd tables of ``pids``; return (pid, inode) matches and the pids we could not read."""
+    """Read the fd tables of ``pids``; return (pid, inode) matches and the pids we could not read.
+
+    ``targets`` maps the text of an fd's link to its inode: ``socket:[INODE]`` for the holders of
+    sockets (:func:`scan_fds`), ``pipe:[INODE]`` for those of a pipe (:func:`pipe_writers`).
+    """
     matches: list[tuple[int, int]] = []
     denied: list[int] = []
     open_ = os.open
@@ -461,6 +465,57 @@ def attach_holders(
         hidden.append(_hidden(s, denied, privileged, owners))
     return out, hidden, set(denied)
 
+
+# --- the other end of a pipe -------------------------------------------------------------------
+
+_O_ACCMODE = 0o3
+
+
+def pipe_writers(fd: int) -> list[int]:
+    """The other processes that hold the write end of the pipe ``fd`` reads (``cmd | portdoctor``):
+    [] when ``fd`` is not an anonymous pipe, or none we may read holds it.
+
+    The pipe's inode is matched in every fd table by the same scan as the holders of a socket;
+    then, in the few processes that hold it, /proc/PID/fdinfo says which end each fd is (both
+    ends link to the same ``pipe:[INODE]``): a process that only reads it (our own workers) is
+    no writer. Their links are read, never followed, and fdinfo with a small cap.
+    """
+    try:
+        link = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return []
+    if not (link.startswith("pipe:[") and link.endswith("]") and link[6:-1].isdigit()):
+        return []  # a file, a terminal, a socket, a named FIFO: no anonymous writer to find
+    me = os.getpid()
+    pids = [p for p in _pids() if p != me]
+    pairs, _denied = _scan(pids, {link: int(link[6:-1])}, os.geteuid())
+    return sorted({pid for pid, _inode in pairs if _writes(pid, link)})
+
+
+def _writes(pid: int, link: str) -> bool:
+    """True when one of ``pid``'s fds that link to ``link`` is open for writing."""
+    try:
+        names = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for name in names[:MAX_FDS_READ]:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{name}") != link:
+                continue
+        except OSError:
+            continue
+        info = read_proc(f"/proc/{pid}/fdinfo/{name}", 4096) or b""
+        for line in info.split(b"\n"):
+            if line.startswith(b"flags:"):
+                try:
+                    if int(line[6:].strip(), 8) & _O_ACCMODE != os.O_RDONLY:
+                        return True
+                except ValueError:
+                    pass
+    return False
+
+
+MAX_FDS_READ = 1 << 16  # fds looked at per holder of our pipe (a process chooses how many it opens)
 
 CANDIDATES = 20  # at most this many candidate processes are named per hidden socket
 
