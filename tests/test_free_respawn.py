@@ -53,7 +53,8 @@ def test_plain_server_skips_the_watch(sessions: list[subprocess.Popen[str]]) -> 
     assert r.returncode == 0, r.stdout + r.stderr
     data = json.loads(r.stdout)
     assert data["freed"] is True and data["respawn_watch"] is None
-    assert not alive(proc.pid)
+    # free waits for the port, which a process releases on its way out: it may still be exiting
+    wait_until(lambda: not alive(proc.pid), 10, message="the stopped server to exit")
     verify = data["steps"][-1]
     assert verify["action"] == "verify" and verify["result"] == "free"
     start(sessions, [sys.executable, str(TERM_SERVER), str(port)], port)
@@ -89,7 +90,8 @@ def test_own_dev_server_started_from_a_terminal_skips_the_watch(
     r = there("free", str(port))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "No respawn watch: nothing in the holder's chain" in r.stdout, r.stdout
-    assert not alive(proc.pid)
+    # free waits for the port, which a process releases on its way out: it may still be exiting
+    wait_until(lambda: not alive(proc.pid), 10, message="the stopped server to exit")
 
 
 def test_npm_run_dev_is_no_respawner(sessions: list[subprocess.Popen[str]], tmp_path: Path) -> None:
