@@ -128,3 +128,43 @@ def test_a_port_as_text_is_taken_where_why_takes_it() -> None:
     assert portdoctor.can_bind(str(port)).ok  # type: ignore[arg-type]
     same = portdoctor.pick(near=port, registry=False).port  # the search from that port
     assert portdoctor.pick(near=str(port), registry=False).port == same  # type: ignore[arg-type]
+
+
+def test_a_pasted_protocol_is_the_protocol_asked_about() -> None:
+    # '5353/udp' as people paste it (fuser, the CLI) is about UDP: answering about TCP would call
+    # a taken UDP port free. A protocol given as well must agree with it.
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("0.0.0.0", 0))
+        port = udp.getsockname()[1]
+        assert portdoctor.is_free(port) is True  # TCP: nothing there
+        assert portdoctor.is_free(f"{port}/udp") is False
+        assert portdoctor.in_use(f"{port}/udp") is True
+        d = portdoctor.why(f"{port}/udp")
+        assert d.protocol == "udp" and d.in_use, d.to_dict()
+        assert portdoctor.why(f"{port}/udp", "udp").in_use
+        with pytest.raises(portdoctor.FreeRefused) as refused:  # the holder is this test itself
+            portdoctor.free(f"{port}/udp", dry_run=True)
+        assert refused.value.result.protocol == "udp", refused.value.result.to_dict()
+        for call in (
+            lambda: portdoctor.why(f"{port}/udp", "tcp"),
+            lambda: portdoctor.is_free(f"{port}/udp", "tcp"),
+            lambda: portdoctor.free(f"{port}/udp", protocol="tcp", dry_run=True),
+        ):
+            with pytest.raises(portdoctor.UsageError, match="is a UDP port, but protocol 'tcp'"):
+                call()
+
+
+def test_a_pasted_address_is_the_bind_asked_about() -> None:
+    # '127.0.0.2:PORT' is a bind on 127.0.0.2: a listener on 127.0.0.1 does not block it.
+    import socket
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        assert portdoctor.is_free(f"127.0.0.2:{port}") is True
+        assert portdoctor.is_free(f"127.0.0.1:{port}") is False
+        d = portdoctor.why(f"127.0.0.2:{port}")
+        assert d.cause is not None and d.cause.kind == "address-mismatch", d.to_dict()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import parse_port, parse_protocols
+from .errors import parse_port, parse_port_and_protocol, parse_protocols
 from .model import TCP, Hidden, Holder, Socket
 from .platforms import current as platform
 from .record import Record
@@ -42,7 +42,7 @@ def sockets(
     return platform.sockets(number, parse_protocols(protocols), all_netns=all_netns)
 
 
-def is_free(port: int | str, protocol: str = TCP, *, host: str | None = None) -> bool:
+def is_free(port: int | str, protocol: str | None = None, *, host: str | None = None) -> bool:
     """True when ``port`` is free by portdoctor's one definition: what ``check`` answers.
 
     That is the answer of ``check``, ``why`` and ``free``: a server binding it, with
@@ -50,14 +50,16 @@ def is_free(port: int | str, protocol: str = TCP, *, host: str | None = None) ->
     dual-stack IPv6 one) gets no "address in use" (:func:`portdoctor.probe.availability`, real
     binds). A connection that outlived its listener or a TIME_WAIT remnant makes it not free; a
     privileged port nobody holds is free even when you may not bind it (``can_bind`` says
-    whether your own bind works).
+    whether your own bind works). ``port`` may be pasted text (``5353/udp``): its protocol
+    and address count unless given too (``protocol`` None: the pasted one, else TCP).
     """
     from .probe import availability
 
-    return availability(parse_port(port), protocol, host=host).free
+    number, protocol, host = parse_port_and_protocol(port, protocol, host)
+    return availability(number, protocol, host=host).free
 
 
-def in_use(port: int | str, protocol: str = TCP, *, host: str | None = None) -> bool:
+def in_use(port: int | str, protocol: str | None = None, *, host: str | None = None) -> bool:
     """``not is_free(...)``: a bind like a server's would fail with "address in use".
 
     That is a listener, or connections and remnants that fail a plain bind. Not only

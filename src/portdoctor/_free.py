@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import FreeRefused, parse_seconds
-from .model import TCP
+from .errors import FreeRefused, parse_port_and_protocol, parse_seconds
 from .quoting import join as shell_join
 from .record import Record
 from .stopplan import (
@@ -584,7 +583,7 @@ def _refused_result(plan: Plan) -> FreeResult:
 def free(
     port: int | str,
     *,
-    protocol: str = TCP,
+    protocol: str | None = None,
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     dry_run: bool = False,
@@ -599,9 +598,11 @@ def free(
     without ``force``, other users' processes, protected services and shared daemons.
     ``progress(step)`` is called with each :class:`Step` as it completes (not for a dry run or
     a refusal, which complete nothing): the same steps, in the same order, as the result's.
+    ``port`` may be pasted text (``5353/udp``): ``protocol`` None is its protocol, else TCP.
     """
     timeout = parse_seconds(timeout)
-    p = plan(port, protocol, force=force, signal_managers=signal_managers)
+    number, protocol, _host = parse_port_and_protocol(port, protocol)
+    p = plan(number, protocol, force=force, signal_managers=signal_managers)
     if dry_run:
         if p.refused:
             raise FreeRefused(_refused_result(p))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import parse_port, parse_protocol
+from .errors import parse_port_and_protocol
 from .model import TCP, UDP, Diagnosis
 
 TYPE_CHECKING = False
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def why(
     port: int | str,
-    protocol: str = TCP,
+    protocol: str | None = None,
     *,
     host: str | None = None,
     ipv6: bool | None = None,
@@ -24,6 +24,8 @@ def why(
 ) -> Diagnosis:
     """Who holds ``port``, why, and what to do about it.
 
+    ``port`` may be pasted text (``3000/udp``, ``127.0.0.1:3000``): its protocol and address
+    count unless ``protocol`` / ``host`` are given (``protocol`` None: the pasted one, else TCP).
     ``host``, ``ipv6`` and ``reuseaddr`` describe the bind the user wants to make, so the
     diagnosis can say for certain whether it would succeed (a real bind probe). ``cwd`` and
     ``command`` describe the user's own project, to recognise a second instance of it.
@@ -31,8 +33,7 @@ def why(
     from ._find import find
     from .causes import Context, detect
 
-    number = parse_port(port)
-    parse_protocol(protocol)
+    number, protocol, host = parse_port_and_protocol(port, protocol, host)
     finding = find(number, (protocol,))
     ctx = Context(
         port=number,

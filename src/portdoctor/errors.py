@@ -201,6 +201,32 @@ def parse_seconds(value: float | str, *, what: str = "timeout") -> float:
 
 
 
+def parse_port_and_protocol(
+    port: int | str, protocol: str | None = None, host: str | None = None, *, what: str = "port"
+) -> tuple[int, str, str | None]:
+    """(port, protocol, host) of a port as the library takes it: a number, or text as people paste
+    it (``3000/udp``, ``127.0.0.1:3000``: :func:`parse_target`), whose protocol and address count
+    unless given too. ``protocol`` None is the pasted one, else "tcp"; a given one that says
+    otherwise than the text is a UsageError (``why("5353/udp", "tcp")``), never a silent answer
+    about the other protocol. ``host`` None is the pasted address."""
+    pasted_protocol = pasted_host = None
+    if isinstance(port, str) and not port.strip().isdigit():
+        s = port.strip()
+        if s.isascii() and any(c in s for c in ":/"):
+            number, pasted_host, pasted_protocol = parse_target(s, what=what)
+        else:
+            number = parse_port(port, what=what)
+    else:
+        number = parse_port(port, what=what)
+    if protocol is None:
+        protocol = pasted_protocol or "tcp"
+    protocol = parse_protocol(protocol)
+    if pasted_protocol is not None and pasted_protocol != protocol:
+        given = f"protocol {protocol!r} was given"
+        raise UsageError(f"{shown(port)} is a {pasted_protocol.upper()} port, but {given}")
+    return number, protocol, host if host is not None else pasted_host
+
+
 # Default ports of the URL schemes people paste (http://localhost/ is port 80).
 _SCHEMES = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 
