@@ -144,9 +144,10 @@ def test_a_pasted_protocol_is_the_protocol_asked_about() -> None:
         d = portdoctor.why(f"{port}/udp")
         assert d.protocol == "udp" and d.in_use, d.to_dict()
         assert portdoctor.why(f"{port}/udp", "udp").in_use
-        with pytest.raises(portdoctor.FreeRefused) as refused:  # the holder is this test itself
-            portdoctor.free(f"{port}/udp", dry_run=True)
-        assert refused.value.result.protocol == "udp", refused.value.result.to_dict()
+        for args in ((f"{port}/udp",), (port, "udp")):  # the protocol positional, as why takes it
+            with pytest.raises(portdoctor.FreeRefused) as refused:  # the holder is this test itself
+                portdoctor.free(*args, dry_run=True)
+            assert refused.value.result.protocol == "udp", refused.value.result.to_dict()
         for call in (
             lambda: portdoctor.why(f"{port}/udp", "tcp"),
             lambda: portdoctor.is_free(f"{port}/udp", "tcp"),

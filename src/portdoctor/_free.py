@@ -582,8 +582,8 @@ def _refused_result(plan: Plan) -> FreeResult:
 
 def free(
     port: int | str,
-    *,
     protocol: str | None = None,
+    *,
     force: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     dry_run: bool = False,
