@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-from .causes.argv import basename, is_interpreter, program, versioned
+from .causes.argv import basename, is_interpreter, program, title_words, versioned
 from .invocation import which
 from .quoting import quote
 from .record import Record
@@ -497,13 +497,9 @@ SERVERS = (
 
 def _split(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     """(program, the words before its arguments, its arguments) of a command line."""
-    if not argv:
+    args = title_words(argv)
+    if not args:
         return "", [], []
-    args = list(argv)
-    if len(args) == 1 and " " in args[0]:  # a process that rewrote its title
-        args = args[0].split()
-        if not args:  # a title of blanks: no program
-            return "", [], []
     first = basename(args[0]).lower()
     if versioned(first, "php"):
         return "php", args[:1], args[1:]

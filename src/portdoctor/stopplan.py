@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 
+from .causes.argv import title_words
 from .errors import PermissionProblem, parse_port, parse_protocol
 from .model import TCP, UDP
 from .platforms import WINDOWS
@@ -548,9 +549,7 @@ def respawn_risk(plan: Plan) -> str | None:
 def _restarts(ref: ProcessRef, *, direct: bool, same_group: bool) -> str | None:
     """Whether one link of a chain can restart what runs below it: a reason, "stop" (the walk
     ends: nothing above it restarts the holder), or None (look further up)."""
-    argv = ref.cmdline
-    if len(argv) == 1 and " " in argv[0]:
-        argv = tuple(argv[0].split())  # a process that renamed itself: npm's "npm run dev"
+    argv = title_words(ref.cmdline)  # a process that renamed itself: npm's "npm run dev"
     base = os.path.basename(argv[0]) if argv else ref.name
     base = base.lstrip("-")
     name = ref.name

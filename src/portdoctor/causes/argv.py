@@ -56,19 +56,24 @@ def basename(arg: str) -> str:
     return arg.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
+def title_words(argv: Sequence[str]) -> list[str]:
+    """The words of a command line. A process that rewrote its title ("npm run dev", one string
+    with spaces in /proc/PID/cmdline) is split into them; a title of blanks (any user may set
+    one) has none."""
+    if len(argv) == 1 and " " in argv[0]:
+        return argv[0].split()
+    return list(argv)
+
+
 def program(argv: Sequence[str]) -> tuple[str, list[str], list[str]]:
     """Split a command line into (program name, interpreter options, the program's arguments).
 
     ``node --watch /usr/bin/nodemon app.js`` -> ("nodemon", ["--watch"], ["app.js"]);
     ``python3 -m uvicorn app:app --reload`` -> ("uvicorn", [], ["app:app", "--reload"]).
     """
-    if not argv:
+    args = title_words(argv)
+    if not args:
         return "", [], []
-    args = list(argv)
-    if len(args) == 1 and " " in args[0]:  # a process that rewrote its title: "npm run dev"
-        args = args[0].split()
-        if not args:  # a title of blanks (any user may set one): no program
-            return "", [], []
     first = basename(args[0]).lower()
     if first.endswith(".exe"):
         first = first[:-4]

@@ -7,7 +7,7 @@ import os
 from ..model import Action, Cause, Holder, Project
 from ..quoting import join as shell_join
 from .actions import free_action, kill_action
-from .argv import basename, is_interpreter
+from .argv import basename, is_interpreter, title_words
 from .orphan import _age, orphaned
 
 TYPE_CHECKING = False
@@ -40,7 +40,7 @@ def script_paths(argv: Sequence[str], cwd: str | None) -> set[str]:
 
 def command_words(argv: Sequence[str]) -> list[str]:
     """A command line reduced for comparison: interpreters dropped, paths cut to their basename."""
-    words = [basename(a) for a in (argv[0].split() if len(argv) == 1 else argv)]
+    words = [basename(a) for a in title_words(argv)]
     while words and (is_interpreter(words[0].lower()) or words[0] in ("npx", "exec", "env")):
         words = words[1:]
         while words and (words[0].startswith("-") or "=" in words[0]):
