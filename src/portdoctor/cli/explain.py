@@ -85,8 +85,10 @@ class _Writers:
     """The processes writing to our standard input, as seen each time :meth:`look` is called."""
 
     def __init__(self, fd: int) -> None:
+        """Looks once at once: a writer that fails at start may be gone soon."""
         self.fd = fd
         self.seen: list[Writer] = []
+        self.look()
 
     def look(self) -> None:
         from ..upstream import merge, writers
@@ -106,9 +108,7 @@ def look_upstream(argv: list[str]) -> None:
         return  # TEXT given: standard input is not read
     fd = _pipe_in()
     if fd is not None:
-        watch = _Writers(fd)
-        watch.look()
-        _EARLY.append(watch)
+        _EARLY.append(_Writers(fd))
 
 
 def _pipe_in() -> int | None:
@@ -146,12 +146,10 @@ def _stream(wait: bool, watch: _Writers | None = None) -> BindError | None:
             break  # the output went quiet after the error: it is complete
         if line is None:
             break
-        if watch is not None and not scanner.pending:
-            scanner.feed(line)
-            if scanner.pending:  # the error line: its writer has just printed it, and may exit
-                watch.look()
-        else:
-            scanner.feed(line)
+        before = scanner.pending
+        scanner.feed(line)
+        if watch is not None and scanner.pending and not before:
+            watch.look()  # the error line: its writer has just printed it, and may exit
         if scanner.ready and not wait:
             break
     return scanner.result()
@@ -164,11 +162,7 @@ def run(args: argparse.Namespace) -> int:
         fd = _pipe_in()
         if fd is not None:
             # First thing, before the parser's imports: a server that fails at once is gone soon.
-            if _EARLY:  # seen before the arguments were parsed
-                watch = _EARLY.pop()
-            else:
-                watch = _Writers(fd)
-                watch.look()
+            watch = _EARLY.pop() if _EARLY else _Writers(fd)  # (seen before the arguments were parsed)
 
     from .._explain import (
         TCP,
@@ -200,8 +194,7 @@ def run(args: argparse.Namespace) -> int:
         if origin is None:
             watch.look()  # a writer that started late (sh -c 'sleep 1; exec server'), or kept running
             origin = origin_of(watch.seen)
-    port = error.port if origin is None else origin.port
-    answer = Explanation(error, advice(error), diagnose_error(error, port), origin)
+    answer = Explanation(error, advice(error), diagnose_error(error, origin.port if origin else None), origin)
     d = answer.diagnosis
     if args.json:
         print_json(answer.to_dict())
