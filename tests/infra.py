@@ -822,3 +822,25 @@ def supervisord() -> Iterator[Supervisord]:
     finally:
         s.shutdown()
         shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def explain_from(
+    writer_argv: list[str], *args: str, env: dict[str, str]
+) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
+    """Start ``portdoctor explain ARGS`` reading the output (stdout and stderr) of a real writer
+    process, started in a session of its own; (explain, writer)."""
+    explain = subprocess.Popen(
+        [sys.executable, "-m", "portdoctor", "explain", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert explain.stdin is not None
+    writer = subprocess.Popen(
+        writer_argv, stdout=explain.stdin, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    explain.stdin.close()  # the writer holds the pipe now
+    explain.stdin = None
+    return explain, writer

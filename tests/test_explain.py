@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import require
+from infra import explain_from, require
 from portdoctor._explain import KINDS, BindError, BindErrorScanner, _clean, advice, describe, parse_bind_error
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "bind_errors"
@@ -487,27 +487,6 @@ def test_cli_escapes_the_line() -> None:
 # streaming, UDP, Unix sockets, long lines
 
 
-def _explain_from(
-    writer_argv: list[str], *args: str
-) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
-    """Start ``portdoctor explain ARGS`` reading the output of a real writer process."""
-    explain = subprocess.Popen(
-        [sys.executable, "-m", "portdoctor", "explain", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-    )
-    assert explain.stdin is not None
-    writer = subprocess.Popen(
-        writer_argv, stdout=explain.stdin, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    explain.stdin.close()  # the writer holds the pipe now
-    explain.stdin = None
-    return explain, writer
-
-
 def _node_or_skip() -> str:
     node = shutil.which("node")
     require(node is not None, "node is not installed")
@@ -519,7 +498,7 @@ def test_cli_streams_while_the_writer_keeps_the_pipe_open(held_port: int) -> Non
     # A watcher (nodemon, node --watch) prints the crash and keeps running: the pipe never closes.
     node = _node_or_skip()
     script = f"{node} -e \"require('http').createServer().listen({held_port})\"; exec sleep 120"
-    explain, writer = _explain_from(["sh", "-c", script], "--json")
+    explain, writer = explain_from(["sh", "-c", script], "--json", env=ENV)
     try:
         out, err = explain.communicate(timeout=60)
         assert writer.poll() is None, "the writer ended: this test did not keep the pipe open"
@@ -544,7 +523,7 @@ def test_cli_wait_reads_to_the_end(held_port: int) -> None:
         "time.sleep(1.5)\n"
         "print('[nodemon] app crashed - waiting for file changes before starting...', flush=True)\n"
     )
-    explain, writer = _explain_from([sys.executable, "-c", code], "--wait", "--json")
+    explain, writer = explain_from([sys.executable, "-c", code], "--wait", "--json", env=ENV)
     try:
         out, err = explain.communicate(timeout=60)
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import require, wait_until
+from infra import explain_from, require, wait_until
 from portdoctor import explain
 from portdoctor.upstream import COMMAND, DEFAULT, Origin, Writer, merge, origin
 
@@ -150,19 +150,8 @@ def test_a_writer_naming_no_port_keeps_the_message_and_explain_still_streams() -
 def test_explain_answers_while_the_writer_keeps_running(held_port: int, linger: str) -> None:
     """``sh -c 'python3 -m http.server N; exec sleep 60'``: two writers, the shell (no port) and
     the server (N): N; and the answer comes while the shell still holds the pipe."""
-    explain_cmd = [PY, "-m", "portdoctor", "explain", "--json"]
-    reader = subprocess.Popen(
-        explain_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=_env()
-    )
-    assert reader.stdin is not None
-    writer = subprocess.Popen(
-        ["sh", "-c", f"{linger} {PY} -m http.server {held_port}; exec sleep 60"],
-        stdout=reader.stdin,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    reader.stdin.close()
-    reader.stdin = None
+    script = f"{linger} {PY} -m http.server {held_port}; exec sleep 60"
+    reader, writer = explain_from(["sh", "-c", script], "--json", env=_env())
     try:
         out, _ = reader.communicate(timeout=60)
         assert writer.poll() is None, "the writer ended: this test did not keep the pipe open"
