@@ -13,7 +13,7 @@ from ..platforms import MACOS, WINDOWS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from ..model import Holder
     from . import Context
@@ -93,20 +93,32 @@ def _mismatch(ctx: Context) -> bool:
     return probe is not None and probe.ok
 
 
+def _yours_with(
+    ctx: Context,
+    recognise: Callable[[Sequence[str], str], object],
+    env_says: Callable[[dict[str, str]], bool],
+) -> bool:
+    """A holder of yours that ``recognise`` (a recogniser of causes/argv.py) knows by its command
+    line or a parent's, or whose environment ``env_says`` is telling."""
+    for h in ctx.holders:
+        if not ctx.is_mine(h):
+            continue
+        if recognise(h.cmdline, h.name) or any(recognise(p.cmdline, p.name) for p in h.parents):
+            return True
+        if env_says(ctx.environ(h.pid) or {}):
+            return True
+    return False
+
+
 def _reloader(ctx: Context) -> bool:
     """A holder of yours is a reloader or runs under one (its command line or a parent's), or the
     Werkzeug/Django reloader set its environment (reloader.find_reloader's evidence)."""
     from .argv import reloader_name
 
-    for h in ctx.holders:
-        if not ctx.is_mine(h):
-            continue
-        if reloader_name(h.cmdline, h.name) or any(reloader_name(p.cmdline, p.name) for p in h.parents):
-            return True
-        env = ctx.environ(h.pid) or {}
-        if env.get("WERKZEUG_RUN_MAIN") == "true" or env.get("RUN_MAIN") == "true":
-            return True
-    return False
+    def run_main(env: dict[str, str]) -> bool:
+        return env.get("WERKZEUG_RUN_MAIN") == "true" or env.get("RUN_MAIN") == "true"
+
+    return _yours_with(ctx, reloader_name, run_main)
 
 
 def _ide(ctx: Context) -> bool:
@@ -114,14 +126,7 @@ def _ide(ctx: Context) -> bool:
     environment (ide.find_session's evidence)."""
     from .argv import ide_of
 
-    for h in ctx.holders:
-        if not ctx.is_mine(h):
-            continue
-        if ide_of(h.cmdline, h.name) or any(ide_of(p.cmdline, p.name) for p in h.parents):
-            return True
-        if "VSCODE_INSPECTOR_OPTIONS" in (ctx.environ(h.pid) or {}):
-            return True
-    return False
+    return _yours_with(ctx, ide_of, lambda env: "VSCODE_INSPECTOR_OPTIONS" in env)
 
 
 def _application(ctx: Context) -> bool:
