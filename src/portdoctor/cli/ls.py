@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         return ExitStatus.OK
     paint = Painter()
     # Privileges show every holder but those in another user namespace or protected processes.
-    hidden_label = "(not visible: try sudo)" if os.geteuid() != 0 else "(not visible)"
+    # (Windows has no euid and no sudo: its hidden rows say only that.)
+    sudo_helps = hasattr(os, "geteuid") and os.geteuid() != 0
+    hidden_label = "(not visible: try sudo)" if sudo_helps else "(not visible)"
     out = []
     for r in rows:
         s, h = r.socket, r.holder
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.all and any(r.socket.foreign_netns for r in rows):
         print(paint("* in another network namespace: does not conflict with yours", "dim"))
     hidden = sum(1 for r in rows if r.hidden)
-    if hidden and os.geteuid() != 0:
+    if hidden and sudo_helps:
         # The command that works for this install (sudo's PATH has no venv, pipx or python -m).
         from ..invocation import sudo_command
 
