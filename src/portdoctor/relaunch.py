@@ -553,15 +553,12 @@ def recognise(argv: Sequence[str], port: int | None = None) -> Launch | None:
     prog, head, rest = _split(argv)
     if not prog:
         return None
-    for server in SERVERS:
-        if prog not in server.programs:
-            continue
-        if server.edit == ENV:
+    entry = _entry(prog, rest)
+    if entry is not None:
+        server, edited = entry
+        if edited is None:
             return Launch(server.name, tuple(head + rest), (("PORT", PORT),), server.how)
-        assert callable(server.edit)
-        edited = server.edit(list(rest))
-        if edited is not None:
-            return Launch(server.name, tuple(head + edited), (), server.how)
+        return Launch(server.name, tuple(head + edited), (), server.how)
     first = basename(argv[0]).lower() if argv else ""
     runner = first if first in _SCRIPT_RUNNERS else prog
     if runner in _SCRIPT_RUNNERS and any(
@@ -578,6 +575,21 @@ def recognise(argv: Sequence[str], port: int | None = None) -> Launch | None:
     written = _literal(argv, port)
     if written is not None:
         return Launch(basename(argv[0]), written, (), IN_ARGUMENTS)
+    return None
+
+
+def _entry(prog: str, rest: list[str]) -> tuple[Server, list[str] | None] | None:
+    """The entry of the table for program ``prog`` with arguments ``rest``, and those arguments
+    with the port set to PORT (None: an ENV entry, the port goes in the environment); None when
+    no entry is this command (``vite build`` is no server)."""
+    for server in SERVERS:
+        if prog not in server.programs:
+            continue
+        if not isinstance(server.edit, _PortArg):
+            return server, None
+        edited = server.edit(list(rest))
+        if edited is not None:
+            return server, edited
     return None
 
 
@@ -863,26 +875,23 @@ def default_port(
     if words is None:
         return None
     prog, _head, rest = _split(words)
-    for server in SERVERS:
-        if prog not in server.programs:
-            continue
-        if not isinstance(server.edit, _PortArg):
+    entry = _entry(prog, rest)
+    if entry is None or entry[1] is None:
+        return None  # not a known server, or its port is in the environment (PORT=N)
+    server = entry[0]
+    assert isinstance(server.edit, _PortArg)
+    if server.default is None or server.edit.read(list(rest)) is not None:
+        return None
+    for item in server.unless:
+        if item.startswith("-"):
+            given = item in rest or any(a.startswith(item + "=") for a in rest)
+        elif item.isupper():
+            given = env is not None and item in env
+        else:
+            given = cwd is not None and _exists(os.path.join(cwd, item))
+        if given:
             return None
-        if server.edit.edit(list(rest)) is None:
-            continue  # not this server's command (vite build): the next entry may be
-        if server.default is None or server.edit.read(list(rest)) is not None:
-            return None
-        for item in server.unless:
-            if item.startswith("-"):
-                given = item in rest or any(a.startswith(item + "=") for a in rest)
-            elif item.isupper():
-                given = env is not None and item in env
-            else:
-                given = cwd is not None and _exists(os.path.join(cwd, item))
-            if given:
-                return None
-        return Default(server.name, server.default)
-    return None
+    return Default(server.name, server.default)
 
 
 def _exists(path: str) -> bool:
@@ -928,14 +937,11 @@ def port_of(argv: Sequence[str], cwd: str | None = None) -> int | None:
 def _read_port(argv: Sequence[str]) -> int | None:
     """The port ``argv`` names, from the entry of the table :func:`recognise` would use."""
     prog, _head, rest = _split(argv)
-    for server in SERVERS:
-        if prog not in server.programs:
-            continue
-        if not isinstance(server.edit, _PortArg):
-            return None  # PORT in the environment: not in the arguments
-        if server.edit.edit(list(rest)) is not None:
-            return server.edit.read(list(rest))
-    return None
+    entry = _entry(prog, rest)
+    if entry is None or entry[1] is None:
+        return None  # not a known server, or PORT in the environment: not in the arguments
+    assert isinstance(entry[0].edit, _PortArg)
+    return entry[0].edit.read(list(rest))
 
 
 def _package_dir(holder: Holder) -> str | None:
