@@ -200,7 +200,6 @@ def parse_seconds(value: float | str, *, what: str = "timeout") -> float:
     return number
 
 
-
 def parse_port_and_protocol(
     port: int | str, protocol: str | None = None, host: str | None = None, *, what: str = "port"
 ) -> tuple[int, str, str | None]:
@@ -209,15 +208,7 @@ def parse_port_and_protocol(
     unless given too. ``protocol`` None is the pasted one, else "tcp"; a given one that says
     otherwise than the text is a UsageError (``why("5353/udp", "tcp")``), never a silent answer
     about the other protocol. ``host`` None is the pasted address."""
-    pasted_protocol = pasted_host = None
-    if isinstance(port, str) and not port.strip().isdigit():
-        s = port.strip()
-        if s.isascii() and any(c in s for c in ":/"):
-            number, pasted_host, pasted_protocol = parse_target(s, what=what)
-        else:
-            number = parse_port(port, what=what)
-    else:
-        number = parse_port(port, what=what)
+    number, pasted_host, pasted_protocol = _pasted_port(port, what, False)
     if protocol is None:
         protocol = pasted_protocol or "tcp"
     protocol = parse_protocol(protocol)
@@ -280,10 +271,15 @@ def parse_port(text: str | int, *, what: str = "port", allow_zero: bool = False)
     The pasted forms of :func:`parse_target` (``:::3000``, ``localhost:3000``, ``3000/udp``, a
     URL) are accepted too; their address and protocol are left out.
     """
+    return _pasted_port(text, what, allow_zero)[0]
+
+
+def _pasted_port(text: str | int, what: str, allow_zero: bool) -> tuple[int, str | None, str | None]:
+    """(port, address or None, protocol or None) of a port given as a number or as pasted text."""
     if isinstance(text, bool):
         raise UsageError(f"invalid {what}: {text!r}")
     if isinstance(text, int):
-        return _number(text, text, what, allow_zero)
+        return _number(text, text, what, allow_zero), None, None
     if not isinstance(text, str):  # None, 3000.0...: a port is a whole number
         low = 0 if allow_zero else 1
         raise UsageError(f"invalid {what} {shown(text)}: expected a number from {low} to 65535")
@@ -291,8 +287,8 @@ def parse_port(text: str | int, *, what: str = "port", allow_zero: bool = False)
     if s.startswith(":") and s[1:].isdigit():
         s = s[1:]
     if not s.isdigit() and s.isascii() and any(c in s for c in ":/"):
-        return parse_target(s, what=what)[0]
-    return _number(s, text, what, allow_zero)
+        return parse_target(s, what=what)
+    return _number(s, text, what, allow_zero), None, None
 
 
 def _number(s: str | int, text: str | int, what: str, allow_zero: bool = False) -> int:
