@@ -254,12 +254,17 @@ def _signal(
     return state
 
 
-def _forced(plan: Plan) -> str:
-    """``portdoctor free PORT --force`` for this plan, as it works when copied."""
+def _own(plan: Plan, command: str, *flags: str) -> str:
+    """``portdoctor COMMAND PORT [--udp] FLAGS`` for this plan's port, as it works when copied."""
     from .invocation import own_command
 
     udp = ["--udp"] if plan.protocol == "udp" else []
-    return own_command("free", str(plan.port), *udp, "--force")
+    return own_command(command, str(plan.port), *udp, *flags)
+
+
+def _forced(plan: Plan) -> str:
+    """``portdoctor free PORT --force`` for this plan, as it works when copied."""
+    return _own(plan, "free", "--force")
 
 
 def _unanswered(plan: Plan, steps: list[Step], *, stalled: bool = False, timeout: float = 0.0) -> FreeResult:
@@ -418,15 +423,12 @@ def _verify(plan: Plan, state: str, steps: list[Step], settle: float, risk: str 
     stopped = {t.uid for t in (*plan.holders, *plan.targets)}
     taken = [t for t in new if t.uid not in stopped]
     if taken:
-        from .invocation import own_command
-
         who = ", ".join(f"{t.label} of {_owner(t)}" for t in taken)
         pids = ", ".join(f"pid {t.pid} ({_owner(t)})" for t in taken)
         steps.append(Step("verify", where, f"taken by {pids}, not a restart", time.monotonic() - t0))
-        udp = ["--udp"] if plan.protocol == "udp" else []
         summary = (
             f"{plan.port}/{plan.protocol} was released, then taken by {who}: another user's process, "
-            f"not a restart of what was stopped. See: {own_command('why', str(plan.port), *udp)}"
+            f"not a restart of what was stopped. See: {_own(plan, 'why')}"
         )
     elif new:
         respawned = _respawner(d, new[0])
